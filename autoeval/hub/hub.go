@@ -290,7 +290,7 @@ func (c *Client) statusError(resp *http.Response, repo, revision, file string) e
 	if detail != "" {
 		detail = " (" + detail + ")"
 	}
-	status := resp.Status
+	status := fmt.Sprintf("%d %s", resp.StatusCode, http.StatusText(resp.StatusCode))
 	tokenAdvice := "set HF_TOKEN to a token of an account that can read it"
 	if c.token != "" {
 		tokenAdvice = "check that the token in HF_TOKEN is valid and can read it"
