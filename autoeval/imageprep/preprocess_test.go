@@ -1,0 +1,165 @@
+package imageprep
+
+import (
+	"encoding/binary"
+	"image"
+	"image/png"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Tolerances from issue 4, in normalised units.
+const (
+	maxAbsTol  = 0.02
+	meanAbsTol = 0.002
+	// pureJPEGMaxAbsTol is the bound for image/jpeg, the fallback decoder of
+	// builds without cgo. Its IDCT rounds differently from libjpeg's islow
+	// IDCT, which moves a few pixels by up to ~3 levels (0.044 here) after
+	// the resize; the mean stays under a third of meanAbsTol.
+	pureJPEGMaxAbsTol = 0.05
+)
+
+// loadLUT reads testdata/lut.bin, PIL+numpy's normalised value of every byte.
+func loadLUT(t *testing.T) [3][256]float32 {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", "lut.bin"))
+	if err != nil {
+		t.Fatalf("read lut: %v", err)
+	}
+	if len(data) != 3*256*4 {
+		t.Fatalf("lut.bin has %d bytes, want %d", len(data), 3*256*4)
+	}
+	var lut [3][256]float32
+	for c := 0; c < 3; c++ {
+		for v := 0; v < 256; v++ {
+			lut[c][v] = math.Float32frombits(binary.LittleEndian.Uint32(data[4*(c*256+v):]))
+		}
+	}
+	return lut
+}
+
+// loadReference returns the reference tensor of one test image in CHW order:
+// the stored uint8 crop mapped through the stored table, which the Python
+// script checked equals its float32 tensor exactly.
+func loadReference(t *testing.T, name string, lut *[3][256]float32) []float32 {
+	t.Helper()
+	f, err := os.Open(filepath.Join("testdata", "refs", name+".png"))
+	if err != nil {
+		t.Fatalf("open reference: %v", err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("decode reference: %v", err)
+	}
+	b := img.Bounds()
+	n := b.Dx() * b.Dy()
+	out := make([]float32, 3*n)
+	for y := 0; y < b.Dy(); y++ {
+		for x := 0; x < b.Dx(); x++ {
+			var px [3]uint8
+			switch m := img.(type) {
+			case *image.RGBA:
+				copy(px[:], m.Pix[y*m.Stride+4*x:])
+			case *image.NRGBA:
+				copy(px[:], m.Pix[y*m.Stride+4*x:])
+			default:
+				t.Fatalf("reference %s decodes to %T", name, img)
+			}
+			for c := 0; c < 3; c++ {
+				out[c*n+y*b.Dx()+x] = lut[c][px[c]]
+			}
+		}
+	}
+	return out
+}
+
+func TestLUTMatchesNumpy(t *testing.T) {
+	want := loadLUT(t)
+	p, err := NewPreprocessor(DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for c := 0; c < 3; c++ {
+		for v := 0; v < 256; v++ {
+			if math.Float32bits(p.lut[c][v]) != math.Float32bits(want[c][v]) {
+				t.Errorf("channel %d value %d: got %v, numpy %v", c, v, p.lut[c][v], want[c][v])
+			}
+		}
+	}
+}
+
+// TestPreprocessMatchesPIL compares every test image with PIL's tensor, with
+// each JPEG decoder compiled in. Except for JPEG through image/jpeg, both
+// sides decode the same pixels, so the tensors must be identical.
+func TestPreprocessMatchesPIL(t *testing.T) {
+	lut := loadLUT(t)
+	entries, err := os.ReadDir(filepath.Join("testdata", "images"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	decoders := []struct {
+		name     string
+		pureJPEG bool
+	}{
+		{jpegDecoder, false},
+		{"image/jpeg", true},
+	}
+	if jpegDecoder == "image/jpeg" {
+		decoders = decoders[:1]
+	}
+	cfg := DefaultConfig()
+	for _, dec := range decoders {
+		p, err := NewPreprocessor(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.pureJPEG = dec.pureJPEG
+		for _, e := range entries {
+			name := e.Name()
+			t.Run(dec.name+"/"+name, func(t *testing.T) {
+				data, err := os.ReadFile(filepath.Join("testdata", "images", name))
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := loadReference(t, name, &lut)
+				got := make([]float32, 3*cfg.CropHeight*cfg.CropWidth)
+				if err := p.Preprocess(data, got); err != nil {
+					t.Fatalf("Preprocess: %v", err)
+				}
+				maxDiff, meanDiff, nDiff := compare(got, want)
+				t.Logf("max %.5f mean %.6f, %d of %d values differ", maxDiff, meanDiff, nDiff, len(got))
+				pureJPEG := strings.HasSuffix(name, ".jpg") && (dec.pureJPEG || jpegDecoder == "image/jpeg")
+				maxTol := maxAbsTol
+				if pureJPEG {
+					maxTol = pureJPEGMaxAbsTol
+				}
+				if maxDiff > maxTol || meanDiff > meanAbsTol {
+					t.Errorf("max abs diff %.5f (limit %v), mean %.6f (limit %v)", maxDiff, maxTol, meanDiff, meanAbsTol)
+				}
+				// Lossless formats, lossy WebP (libwebp's upsampling and
+				// equations are reproduced) and JPEG through libjpeg-turbo
+				// decode to PIL's very pixels, so the tensors are identical.
+				if !pureJPEG && nDiff > 0 {
+					t.Errorf("%d values differ from PIL's; this input should match exactly", nDiff)
+				}
+			})
+		}
+	}
+}
+
+func compare(got, want []float32) (maxDiff, meanDiff float64, nDiff int) {
+	sum := 0.0
+	for i := range got {
+		d := math.Abs(float64(got[i]) - float64(want[i]))
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+			nDiff++
+		}
+		sum += d
+		maxDiff = max(maxDiff, d)
+	}
+	return maxDiff, sum / float64(len(got)), nDiff
+}
