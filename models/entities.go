@@ -1,0 +1,344 @@
+package models
+
+import (
+	"bytes"
+	"database/sql/driver"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// The entity types below mirror the tables of migrations/*/0001_initial.sql
+// column for column; the migrations are the schema, these structs only map it
+// (a test checks that every field has its column on both databases).
+
+// Role is what a user may do.
+type Role string
+
+// The roles, from most to least powerful.
+const (
+	RoleAdmin     Role = "admin"
+	RoleLead      Role = "lead"
+	RoleAnnotator Role = "annotator"
+)
+
+// Valid reports whether r is one of the known roles.
+func (r Role) Valid() bool {
+	switch r {
+	case RoleAdmin, RoleLead, RoleAnnotator:
+		return true
+	}
+	return false
+}
+
+// User is an account: an admin, a lead or an annotator.
+type User struct {
+	ID           int64  `gorm:"primaryKey" json:"id"`
+	Email        string `json:"email"`
+	Name         string `json:"name"`
+	Role         Role   `json:"role"`
+	PasswordHash string `json:"-"`
+	Disabled     bool   `json:"disabled"`
+	// TokenVersion is bumped by logout and password change; a token issued
+	// at an older version is refused.
+	TokenVersion int64     `json:"-"`
+	CreatedAt    time.Time `json:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
+}
+
+// CampaignMode is how humans rate a campaign.
+type CampaignMode string
+
+// The rating modes.
+const (
+	ModeLikert   CampaignMode = "likert"
+	ModePairwise CampaignMode = "pairwise"
+)
+
+// CampaignStatus is where a campaign is in its life.
+type CampaignStatus string
+
+// The campaign statuses, in order.
+const (
+	StatusDraft      CampaignStatus = "draft"
+	StatusCollecting CampaignStatus = "collecting"
+	StatusClosed     CampaignStatus = "closed"
+)
+
+// Campaign groups the images, references, captioners and human tasks of one
+// evaluation, with the lead's configuration as JSON documents.
+type Campaign struct {
+	ID           int64          `gorm:"primaryKey" json:"id"`
+	Name         string         `json:"name"`
+	Description  string         `json:"description"`
+	Mode         CampaignMode   `json:"mode"`
+	Rubric       JSON           `json:"rubric"`
+	Thresholds   JSON           `json:"thresholds"`
+	BlendWeights JSON           `json:"blend_weights"`
+	Status       CampaignStatus `json:"status"`
+	CreatedBy    *int64         `json:"created_by"`
+	CreatedAt    time.Time      `json:"created_at"`
+	UpdatedAt    time.Time      `json:"updated_at"`
+}
+
+// CampaignAnnotator records that a user may annotate a campaign.
+type CampaignAnnotator struct {
+	CampaignID int64     `gorm:"primaryKey;autoIncrement:false" json:"campaign_id"`
+	UserID     int64     `gorm:"primaryKey;autoIncrement:false" json:"user_id"`
+	CreatedAt  time.Time `json:"created_at"`
+}
+
+// Image is one image of a campaign, stored content-addressed in the data
+// directory under StorageKey.
+type Image struct {
+	ID         int64     `gorm:"primaryKey" json:"id"`
+	CampaignID int64     `json:"campaign_id"`
+	ExternalID string    `json:"external_id"`
+	SHA256     string    `gorm:"column:sha256" json:"sha256"`
+	StorageKey string    `json:"storage_key"`
+	Width      int       `json:"width"`
+	Height     int       `json:"height"`
+	Tags       JSON      `json:"tags"`
+	CreatedAt  time.Time `json:"created_at"`
+}
+
+// Reference is a human reference caption of an image. Its table is
+// image_references because "references" is an SQL keyword.
+type Reference struct {
+	ID       int64  `gorm:"primaryKey" json:"id"`
+	ImageID  int64  `json:"image_id"`
+	Position int    `json:"position"`
+	Text     string `json:"text"`
+}
+
+// TableName maps Reference to image_references.
+func (Reference) TableName() string { return "image_references" }
+
+// Captioner is a model under evaluation in a campaign. A new version of the
+// same model is a new captioner.
+type Captioner struct {
+	ID         int64     `gorm:"primaryKey" json:"id"`
+	CampaignID int64     `json:"campaign_id"`
+	Name       string    `json:"name"`
+	Version    string    `json:"version"`
+	CreatedAt  time.Time `json:"created_at"`
+}
+
+// Caption is what a captioner wrote for an image.
+type Caption struct {
+	ID          int64  `gorm:"primaryKey" json:"id"`
+	CaptionerID int64  `json:"captioner_id"`
+	ImageID     int64  `json:"image_id"`
+	Text        string `json:"text"`
+}
+
+// Score is one automatic metric of one caption.
+type Score struct {
+	ID            int64     `gorm:"primaryKey" json:"id"`
+	CaptionID     int64     `json:"caption_id"`
+	Metric        string    `json:"metric"`
+	Value         float64   `json:"value"`
+	MetricVersion string    `json:"metric_version"`
+	CreatedAt     time.Time `json:"created_at"`
+}
+
+// CaptionerScore is one aggregate metric of a captioner over the captions N
+// it was computed from (corpus BLEU and CIDEr-D are not per-caption means).
+type CaptionerScore struct {
+	ID            int64     `gorm:"primaryKey" json:"id"`
+	CaptionerID   int64     `json:"captioner_id"`
+	Metric        string    `json:"metric"`
+	Value         float64   `json:"value"`
+	MetricVersion string    `json:"metric_version"`
+	N             int       `gorm:"column:n" json:"n"`
+	CreatedAt     time.Time `json:"created_at"`
+}
+
+// JobStatus is where an evaluation job is.
+type JobStatus string
+
+// The evaluation job statuses.
+const (
+	JobQueued    JobStatus = "queued"
+	JobRunning   JobStatus = "running"
+	JobDone      JobStatus = "done"
+	JobFailed    JobStatus = "failed"
+	JobCancelled JobStatus = "cancelled"
+)
+
+// EvalJob is a background job that scores a campaign. WorkerID and
+// HeartbeatAt let another worker reclaim a job whose worker died.
+type EvalJob struct {
+	ID          int64      `gorm:"primaryKey" json:"id"`
+	CampaignID  int64      `json:"campaign_id"`
+	Kind        string     `json:"kind"`
+	Status      JobStatus  `json:"status"`
+	Done        int        `json:"done"`
+	Total       int        `json:"total"`
+	Device      string     `json:"device"`
+	Error       string     `json:"error"`
+	WorkerID    string     `json:"worker_id"`
+	CreatedAt   time.Time  `json:"created_at"`
+	StartedAt   *time.Time `json:"started_at"`
+	FinishedAt  *time.Time `json:"finished_at"`
+	HeartbeatAt *time.Time `json:"heartbeat_at"`
+}
+
+// EmbeddingKind says what an embedding encodes.
+type EmbeddingKind string
+
+// The embedding kinds.
+const (
+	EmbeddingImage EmbeddingKind = "image"
+	EmbeddingText  EmbeddingKind = "text"
+)
+
+// Embedding is a cached encoder output, keyed by the model that computed it
+// and the hash of the content. Vector holds Dim little-endian float32 values
+// (see EncodeVector).
+type Embedding struct {
+	ID          int64         `gorm:"primaryKey" json:"id"`
+	ModelKey    string        `json:"model_key"`
+	Kind        EmbeddingKind `json:"kind"`
+	ContentHash string        `json:"content_hash"`
+	Dim         int           `json:"dim"`
+	Vector      []byte        `json:"-"`
+	CreatedAt   time.Time     `json:"created_at"`
+}
+
+// TaskKind says whether a task shows one caption or a pair.
+type TaskKind string
+
+// The task kinds.
+const (
+	TaskSingle TaskKind = "single"
+	TaskPair   TaskKind = "pair"
+)
+
+// Task is a unit of human work: one caption to rate on the rubric, or a pair
+// of captions to compare. RatingsDone counts submitted ratings; the database
+// refuses more than RatingsWanted.
+type Task struct {
+	ID            int64    `gorm:"primaryKey" json:"id"`
+	CampaignID    int64    `json:"campaign_id"`
+	Kind          TaskKind `json:"kind"`
+	CaptionID     int64    `json:"caption_id"`
+	CaptionBID    *int64   `gorm:"column:caption_b_id" json:"caption_b_id"`
+	RatingsWanted int      `json:"ratings_wanted"`
+	RatingsDone   int      `json:"ratings_done"`
+	IsGold        bool     `json:"is_gold"`
+	GoldAnswer    JSON     `json:"gold_answer"`
+	// Seed is the recorded seed of the selection that created the task;
+	// Position is its place in the campaign's queue.
+	Seed      int64     `json:"seed"`
+	Position  int       `json:"position"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Lease is an annotator's claim on a task until ExpiresAt.
+type Lease struct {
+	ID          int64     `gorm:"primaryKey" json:"id"`
+	TaskID      int64     `json:"task_id"`
+	AnnotatorID int64     `json:"annotator_id"`
+	ExpiresAt   time.Time `json:"expires_at"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+// Rating is a submitted answer. ClientID, chosen by the client, makes a
+// retried submission idempotent. ShownPosition is 1 when a pair was shown
+// swapped (B first), 0 otherwise.
+type Rating struct {
+	ID            int64     `gorm:"primaryKey" json:"id"`
+	TaskID        int64     `json:"task_id"`
+	AnnotatorID   int64     `json:"annotator_id"`
+	Answers       JSON      `json:"answers"`
+	ShownPosition int       `json:"shown_position"`
+	DurationMS    int64     `gorm:"column:duration_ms" json:"duration_ms"`
+	ClientID      string    `json:"client_id"`
+	CreatedAt     time.Time `json:"created_at"`
+}
+
+// AuditEntry records who changed what, before and after. ActorID is nil for
+// changes made by the CLI or the system.
+type AuditEntry struct {
+	ID         int64     `gorm:"primaryKey" json:"id"`
+	ActorID    *int64    `json:"actor_id"`
+	CampaignID *int64    `json:"campaign_id"`
+	Action     string    `json:"action"`
+	Before     JSON      `json:"before"`
+	After      JSON      `json:"after"`
+	CreatedAt  time.Time `json:"created_at"`
+}
+
+// All returns one zero value of every entity type, in table creation order.
+// Tests use it to check the structs against the migrated schema.
+func All() []any {
+	return []any{
+		&User{}, &Campaign{}, &CampaignAnnotator{}, &Image{}, &Reference{}, &Captioner{},
+		&Caption{}, &Score{}, &CaptionerScore{}, &EvalJob{}, &Embedding{}, &Task{},
+		&Lease{}, &Rating{}, &AuditEntry{},
+	}
+}
+
+// JSON is a JSON document stored as text. It is written to the database and
+// to API responses exactly as held; an empty JSON is the JSON literal null,
+// so JSON columns are never SQL NULL.
+type JSON []byte
+
+var jsonNull = []byte("null")
+
+// MustJSON marshals v into a JSON and panics on failure; for literals in
+// tests and defaults.
+func MustJSON(v any) JSON {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("models: MustJSON(%T): %v", v, err))
+	}
+	return JSON(b)
+}
+
+// IsNull reports whether j is empty or the JSON literal null.
+func (j JSON) IsNull() bool {
+	return len(bytes.TrimSpace(j)) == 0 || bytes.Equal(bytes.TrimSpace(j), jsonNull)
+}
+
+// Value writes j as text. Text, not bytes: SQLite would store []byte as a
+// BLOB, which its JSON functions read as the binary JSONB format.
+func (j JSON) Value() (driver.Value, error) {
+	if len(j) == 0 {
+		return "null", nil
+	}
+	if !json.Valid(j) {
+		return nil, fmt.Errorf("models: invalid JSON value %.40q", string(j))
+	}
+	return string(j), nil
+}
+
+// Scan reads a JSON column; it copies the bytes, which the driver may reuse.
+func (j *JSON) Scan(src any) error {
+	switch v := src.(type) {
+	case nil:
+		*j = nil
+	case string:
+		*j = JSON(v)
+	case []byte:
+		*j = append(JSON(nil), v...)
+	default:
+		return fmt.Errorf("models: scan JSON from %T", src)
+	}
+	return nil
+}
+
+// MarshalJSON returns j as is (null when empty).
+func (j JSON) MarshalJSON() ([]byte, error) {
+	if len(j) == 0 {
+		return jsonNull, nil
+	}
+	return j, nil
+}
+
+// UnmarshalJSON keeps a copy of the raw document.
+func (j *JSON) UnmarshalJSON(b []byte) error {
+	*j = append((*j)[:0], b...)
+	return nil
+}

@@ -1,0 +1,73 @@
+package models
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/mattn/go-sqlite3"
+	"gorm.io/gorm"
+)
+
+// Sentinel errors of the data layer. Store methods wrap them with context;
+// test with errors.Is.
+var (
+	// ErrNotFound: the row asked for does not exist.
+	ErrNotFound = errors.New("models: not found")
+	// ErrConflict: a unique constraint refused the write (duplicate email,
+	// campaign name, rating of the same task twice…).
+	ErrConflict = errors.New("models: conflict with an existing row")
+	// ErrInvalid: a CHECK, NOT NULL or foreign key constraint refused the
+	// write (unknown role, reference to a missing row…).
+	ErrInvalid = errors.New("models: value refused by a database constraint")
+)
+
+// PostgreSQL SQLSTATE codes, class 23: integrity constraint violation.
+const (
+	pgUniqueViolation     = "23505"
+	pgForeignKeyViolation = "23503"
+	pgCheckViolation      = "23514"
+	pgNotNullViolation    = "23502"
+)
+
+// classify maps a driver error to ErrNotFound, ErrConflict or ErrInvalid,
+// keeping the driver error in the chain for its details; other errors are
+// returned unchanged. It knows both drivers, so callers never look at them.
+func classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrConflict) || errors.Is(err, ErrInvalid) {
+		return err
+	}
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return fmt.Errorf("%w: %w", ErrNotFound, err)
+	}
+	var se sqlite3.Error
+	if errors.As(err, &se) && se.Code == sqlite3.ErrConstraint {
+		switch se.ExtendedCode {
+		case sqlite3.ErrConstraintUnique, sqlite3.ErrConstraintPrimaryKey:
+			return fmt.Errorf("%w: %w", ErrConflict, err)
+		default: // CHECK, NOT NULL, FOREIGN KEY, TRIGGER
+			return fmt.Errorf("%w: %w", ErrInvalid, err)
+		}
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case pgUniqueViolation:
+			return fmt.Errorf("%w: %w", ErrConflict, err)
+		case pgForeignKeyViolation, pgCheckViolation, pgNotNullViolation:
+			return fmt.Errorf("%w: %w", ErrInvalid, err)
+		}
+	}
+	return err
+}
+
+// wrap classifies err and prefixes it with what the store was doing.
+func wrap(err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("models: "+format+": %w", append(args, classify(err))...)
+}
