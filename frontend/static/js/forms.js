@@ -37,16 +37,22 @@ export function showStatus(form, text, ok = false) {
  * field it names, or leaves focus where it is when no field is named.
  */
 export function showError(form, err) {
-  showStatus(form, err.message || 'Something went wrong.');
+  const message = err.message || 'Something went wrong.';
   const name = err.field;
   const input = name ? form.elements.namedItem(name) : null;
-  if (!input || !(input instanceof HTMLElement)) return;
+  if (!input || !(input instanceof HTMLElement)) {
+    showStatus(form, message);
+    return;
+  }
+  // The message goes next to the field only: focus moves there and screen
+  // readers read it through aria-describedby, so a second copy in the live
+  // region would only be read twice.
   input.setAttribute('aria-invalid', 'true');
   const msg = document.createElement('p');
   msg.className = 'field-error';
   msg.id = `${input.id || name}-error`;
-  msg.textContent = err.message;
-  input.insertAdjacentElement('afterend', msg);
+  msg.textContent = message;
+  (input.closest('.field') || input.parentElement).append(msg);
   if (input.hasAttribute('aria-describedby') && !input.dataset.hint) {
     input.dataset.hint = input.getAttribute('aria-describedby');
   }

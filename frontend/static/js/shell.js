@@ -94,8 +94,14 @@ function passwordDialog() {
   if (dialog) return dialog;
   dialog = el('dialog', { id: 'password-dialog', class: 'dialog', 'aria-labelledby': 'password-dialog-title' });
   const form = el('form', { novalidate: '' });
+  // Password managers pair a new password with the account it belongs to
+  // through a username field; it is hidden because the header shows it.
+  const username = el('input', { type: 'email', name: 'username', autocomplete: 'username', hidden: '', tabindex: '-1' });
+  // The attribute, not the property, so that form.reset() keeps it.
+  username.setAttribute('value', document.getElementById('account-email')?.textContent || '');
   form.append(
     el('h2', { id: 'password-dialog-title' }, 'Change password'),
+    username,
     field('pw-current', 'current_password', 'Current password', 'current-password'),
     field('pw-new', 'new_password', 'New password', 'new-password'),
     field('pw-confirm', 'confirm_password', 'Repeat the new password', 'new-password'),
