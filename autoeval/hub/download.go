@@ -42,7 +42,7 @@ var errStalled = errors.New("no data received within the stall timeout")
 func (c *Client) Download(ctx context.Context, repo, revision string, f File, dest string) (Result, error) {
 	want := f.size()
 	if ok, sum := c.alreadyThere(dest, f); ok {
-		c.printf("%s: already present (%s, verified)\n", f.Name, formatBytes(want))
+		c.printf("%s: already present (%s, verified)\n", f.Name, FormatBytes(want))
 		return Result{Path: dest, Size: want, SHA256: sum, Skipped: true}, nil
 	}
 	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
@@ -201,7 +201,7 @@ func (c *Client) fetch(ctx context.Context, repo, revision string, f File, part 
 			copyErr = errStalled
 		}
 		return &retryableError{retry: true, err: fmt.Errorf("hub: %s: connection lost after %s of %s: %w",
-			f.Name, formatBytes(have+n), formatBytes(want), unwrapURLError(copyErr))}
+			f.Name, FormatBytes(have+n), FormatBytes(want), unwrapURLError(copyErr))}
 	}
 	if closeErr != nil {
 		return fmt.Errorf("hub: %s: %w", f.Name, closeErr)
@@ -212,7 +212,7 @@ func (c *Client) fetch(ctx context.Context, repo, revision string, f File, part 
 		return errorOf(ErrChecksum, "hub: checksum mismatch: %s: the server sent more than the %d bytes the listing gives", f.Name, want)
 	case got < want:
 		return &retryableError{retry: true, err: fmt.Errorf("hub: %s: the server closed the body after %s of %s",
-			f.Name, formatBytes(got), formatBytes(want))}
+			f.Name, FormatBytes(got), FormatBytes(want))}
 	}
 	return nil
 }

@@ -37,8 +37,8 @@ func TestFormatBytes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {
-			if got := formatBytes(tt.n); got != tt.want {
-				t.Errorf("formatBytes(%d) = %q, want %q", tt.n, got, tt.want)
+			if got := FormatBytes(tt.n); got != tt.want {
+				t.Errorf("FormatBytes(%d) = %q, want %q", tt.n, got, tt.want)
 			}
 		})
 	}

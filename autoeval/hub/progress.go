@@ -45,7 +45,7 @@ func (b *bar) draw(now time.Time) {
 		pct = 100 * float64(b.resumed+b.done) / float64(b.total)
 	}
 	fmt.Fprintf(b.c.progress, "\r\x1b[K%s  %s / %s  %3.0f%%  %s/s", b.name,
-		formatBytes(b.resumed+b.done), formatBytes(b.total), pct, formatBytes(int64(b.rate(now))))
+		FormatBytes(b.resumed+b.done), FormatBytes(b.total), pct, FormatBytes(int64(b.rate(now))))
 	b.c.drawn = true
 }
 
@@ -68,14 +68,14 @@ func (b *bar) finish(complete bool) {
 	}
 	resumed := ""
 	if b.resumed > 0 {
-		resumed = fmt.Sprintf(", resumed at %s", formatBytes(b.resumed))
+		resumed = fmt.Sprintf(", resumed at %s", FormatBytes(b.resumed))
 	}
 	prefix := ""
 	if b.c.interactive {
 		prefix = "\r\x1b[K"
 	}
-	fmt.Fprintf(b.c.progress, "%s%s: %s in %s (%s/s%s)\n", prefix, b.name, formatBytes(b.total),
-		now.Sub(b.began).Round(100*time.Millisecond), formatBytes(int64(b.rate(now))), resumed)
+	fmt.Fprintf(b.c.progress, "%s%s: %s in %s (%s/s%s)\n", prefix, b.name, FormatBytes(b.total),
+		now.Sub(b.began).Round(100*time.Millisecond), FormatBytes(int64(b.rate(now))), resumed)
 	b.c.drawn = false
 }
 
@@ -93,8 +93,9 @@ func (c *Client) printf(format string, args ...any) {
 	fmt.Fprintf(c.progress, format, args...)
 }
 
-// formatBytes renders n in binary units with one decimal: "351.5 MiB".
-func formatBytes(n int64) string {
+// FormatBytes renders a byte count in binary units with one decimal, as
+// progress lines show it: "351.5 MiB".
+func FormatBytes(n int64) string {
 	const unit = 1024
 	if n < unit {
 		return fmt.Sprintf("%d B", n)

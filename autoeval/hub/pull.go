@@ -173,7 +173,7 @@ func (c *Client) Pull(ctx context.Context, opts PullOptions) (*Manifest, error) 
 		total += f.size()
 	}
 	c.printf("pulling %s at %s (commit %s, %s variant): %d files, %s into %s\n", opts.Repo, opts.Revision,
-		shortCommit(info.SHA), opts.Variant, len(files), formatBytes(total), opts.Dir)
+		shortCommit(info.SHA), opts.Variant, len(files), FormatBytes(total), opts.Dir)
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("hub: pull %s: %w", opts.Repo, err)
 	}
