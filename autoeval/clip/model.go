@@ -100,6 +100,11 @@ func inspectModel(dir string) (ModelInfo, error) {
 	if err := inspectVision(&info); err != nil {
 		return ModelInfo{}, err
 	}
+	for _, name := range tokenizerFiles(dir) {
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			return ModelInfo{}, invalid(dir, "neither tokenizer.json nor vocab.json + merges.txt (%v)", err)
+		}
+	}
 	if info.Fingerprint, err = fingerprint(dir); err != nil {
 		return ModelInfo{}, err
 	}
