@@ -3,6 +3,7 @@ package models
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/mattn/go-sqlite3"
@@ -17,8 +18,9 @@ var (
 	// ErrConflict: a unique constraint refused the write (duplicate email,
 	// campaign name, rating of the same task twice…).
 	ErrConflict = errors.New("models: conflict with an existing row")
-	// ErrInvalid: a CHECK, NOT NULL or foreign key constraint refused the
-	// write (unknown role, reference to a missing row…).
+	// ErrInvalid: a CHECK, NOT NULL or foreign key constraint, or the type of
+	// a column, refused the write (unknown role, malformed JSON, reference to
+	// a missing row, delete of a user who has ratings…).
 	ErrInvalid = errors.New("models: value refused by a database constraint")
 )
 
@@ -58,6 +60,11 @@ func classify(err error) error {
 		case pgUniqueViolation:
 			return fmt.Errorf("%w: %w", ErrConflict, err)
 		case pgForeignKeyViolation, pgCheckViolation, pgNotNullViolation:
+			return fmt.Errorf("%w: %w", ErrInvalid, err)
+		}
+		// Class 22, data exception: malformed JSON, out-of-range numbers…
+		// SQLite reports the same inputs as CHECK failures.
+		if strings.HasPrefix(pe.Code, "22") {
 			return fmt.Errorf("%w: %w", ErrInvalid, err)
 		}
 	}
