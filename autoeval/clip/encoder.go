@@ -15,6 +15,7 @@ import (
 	ort "github.com/yalue/onnxruntime_go"
 
 	"capeval/autoeval/clip/internal/half"
+	"capeval/autoeval/imageprep"
 )
 
 // Preprocessor turns one encoded image (JPEG, PNG, ...) into the vision
@@ -54,13 +55,25 @@ type Options struct {
 	// by default: spinning threads take the cores the preprocessing workers
 	// need between runs.
 	Spin bool
-	// NewPreprocessor builds the image preprocessor; required for images.
+	// NewPreprocessor builds the image preprocessor; default
+	// ImagePreprocessor (autoeval/imageprep, Hugging Face's CLIPImageProcessor).
 	NewPreprocessor NewPreprocessorFunc
 	// Cache, when set, is consulted before encoding and filled after.
 	Cache Cache
 	// Logger receives which execution provider was chosen; default
 	// slog.Default().
 	Logger *slog.Logger
+}
+
+// ImagePreprocessor is the default NewPreprocessorFunc: autoeval/imageprep
+// configured from preprocessor_config.json, reproducing Hugging Face's
+// CLIPImageProcessor on PIL.
+func ImagePreprocessor(preprocessorConfig []byte) (Preprocessor, error) {
+	cfg, err := imageprep.ParsePreprocessorConfig(preprocessorConfig)
+	if err != nil {
+		return nil, err
+	}
+	return imageprep.NewPreprocessor(cfg)
 }
 
 // Encoder embeds texts and images with a CLIP model on ONNX Runtime. Its
@@ -123,6 +136,9 @@ func NewEncoder(opts Options) (*Encoder, error) {
 	}
 	if opts.Workers <= 0 {
 		opts.Workers = runtime.NumCPU()
+	}
+	if opts.NewPreprocessor == nil {
+		opts.NewPreprocessor = ImagePreprocessor
 	}
 	log := opts.Logger
 	if log == nil {
@@ -506,9 +522,6 @@ type imageBatch struct {
 // while ONNX Runtime runs the current one. With a cache, images are first
 // loaded once to hash them, and only the missing ones are encoded.
 func (e *Encoder) EncodeImages(ctx context.Context, n int, load ImageLoader) ([][]float32, error) {
-	if e.opts.NewPreprocessor == nil {
-		return nil, errors.New("clip: encoder has no image preprocessor (Options.NewPreprocessor)")
-	}
 	out := make([][]float32, n)
 	todo := make([]int, n)
 	for i := range todo {

@@ -472,3 +472,42 @@ func TestEnvironmentSharing(t *testing.T) {
 		t.Fatal("second ONNX Runtime library accepted while one is loaded")
 	}
 }
+
+// TestDefaultImagePreprocessing runs images of another size through the
+// default preprocessing (autoeval/imageprep) and checks the embeddings against
+// the reference maths on the tensors imageprep produces.
+func TestDefaultImagePreprocessing(t *testing.T) {
+	cfg := onnxgen.DefaultTinyConfig()
+	dir := t.TempDir()
+	folder, err := onnxgen.WriteTinyFolder(dir, cfg, onnxgen.TokenizerJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lib := ortLibrary(t)
+	enc, err := NewEncoder(Options{LibraryPath: lib, ModelDir: dir, Device: "cpu", BatchSize: 2, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer enc.Close()
+	imgs := testImages(t, 3, 48, 11) // resized to 32 and cropped by imageprep
+	got, err := enc.EncodeImages(context.Background(), len(imgs), func(i int) ([]byte, error) { return imgs[i], nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	pre, err := ImagePreprocessor(enc.Info().PreprocessorConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pix := make([]float32, 3*cfg.ImageSize*cfg.ImageSize)
+	for i, data := range imgs {
+		if err := pre.Preprocess(data, pix); err != nil {
+			t.Fatal(err)
+		}
+		want := normalize(refVision(folder.Vision, pix))
+		for k := range want {
+			if math.Abs(float64(got[i][k]-want[k])) > 1e-5 {
+				t.Fatalf("image %d component %d: %v, want %v", i, k, got[i][k], want[k])
+			}
+		}
+	}
+}

@@ -3,7 +3,6 @@ package clip
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +10,8 @@ import (
 	"path/filepath"
 
 	ort "github.com/yalue/onnxruntime_go"
+
+	"capeval/autoeval/imageprep"
 )
 
 // Files of a CLIP model folder in the Hugging Face ONNX export layout.
@@ -209,38 +210,17 @@ func inspectVision(info *ModelInfo) error {
 	return nil
 }
 
-// cropSize reads the tensor size a CLIPImageProcessor produces: crop_size
-// when cropping (an int or {height, width}), otherwise size.
+// cropSize reads the tensor size the preprocessing produces, which CLIP
+// needs fixed: the centre crop.
 func cropSize(data []byte) (h, w int, err error) {
-	var cfg struct {
-		DoCenterCrop *bool           `json:"do_center_crop"`
-		CropSize     json.RawMessage `json:"crop_size"`
+	cfg, err := imageprep.ParsePreprocessorConfig(data)
+	if err != nil {
+		return 0, 0, err
 	}
-	if err := json.Unmarshal(data, &cfg); err != nil {
-		return 0, 0, fmt.Errorf("not valid JSON: %v", err)
+	if cfg.CropHeight == 0 {
+		return 0, 0, errors.New("no centre crop: CLIP needs a fixed input size (do_center_crop and crop_size)")
 	}
-	parse := func(raw json.RawMessage) (int, int, bool) {
-		var n int
-		if json.Unmarshal(raw, &n) == nil && n > 0 {
-			return n, n, true
-		}
-		var m map[string]int
-		if json.Unmarshal(raw, &m) == nil {
-			if m["height"] > 0 && m["width"] > 0 {
-				return m["height"], m["width"], true
-			}
-			if m["shortest_edge"] > 0 && len(m) == 1 {
-				return m["shortest_edge"], m["shortest_edge"], true
-			}
-		}
-		return 0, 0, false
-	}
-	if cfg.DoCenterCrop == nil || *cfg.DoCenterCrop {
-		if h, w, ok := parse(cfg.CropSize); ok {
-			return h, w, nil
-		}
-	}
-	return 0, 0, errors.New("no usable crop_size: CLIP needs a fixed input size")
+	return cfg.CropHeight, cfg.CropWidth, nil
 }
 
 // tokenizerFiles lists the tokenizer files the folder holds, in the order
