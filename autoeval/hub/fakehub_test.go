@@ -21,7 +21,7 @@ import (
 // resolve URLs that redirect LFS files to a separate "CDN" server, Range
 // requests answered with 206, and faults injected per file.
 type fakeHub struct {
-	t      *testing.T
+	t      testing.TB
 	repo   string
 	commit string
 	files  map[string][]byte
@@ -74,7 +74,7 @@ func testFile(seed uint64, n int) []byte {
 
 // newFakeHub serves a CLIP export with fp32 and fp16 encoders; the encoders
 // are LFS files of a few hundred kB so that cuts land mid-stream.
-func newFakeHub(t *testing.T) *fakeHub {
+func newFakeHub(t testing.TB) *fakeHub {
 	t.Helper()
 	h := &fakeHub{
 		t:      t,

@@ -177,6 +177,11 @@ func (c *Client) Pull(ctx context.Context, opts PullOptions) (*Manifest, error) 
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("hub: pull %s: %w", opts.Repo, err)
 	}
+	unlock, err := lockDir(opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 
 	m := &Manifest{
 		Format:      ManifestFormat,
