@@ -1,0 +1,271 @@
+package server
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is every setting of capeval, filled from CAPEVAL_* environment
+// variables. Each field has a default; Validate checks them at start-up.
+type Config struct {
+	Addr           string        // CAPEVAL_ADDR
+	DataDir        string        // CAPEVAL_DATA_DIR
+	DB             string        // CAPEVAL_DB; empty means SQLite in DataDir
+	JWTSecret      string        // CAPEVAL_JWT_SECRET or the file named by CAPEVAL_JWT_SECRET_FILE
+	JWTSecretFile  string        // CAPEVAL_JWT_SECRET_FILE
+	TokenTTL       time.Duration // CAPEVAL_TOKEN_TTL
+	LogLevel       string        // CAPEVAL_LOG_LEVEL
+	LogFormat      string        // CAPEVAL_LOG_FORMAT
+	ONNXRuntimeLib string        // CAPEVAL_ONNXRUNTIME_LIB
+	CLIPModel      string        // CAPEVAL_CLIP_MODEL
+	Device         string        // CAPEVAL_DEVICE
+	Demo           bool          // CAPEVAL_DEMO
+	MaxBodyBytes   int64         // CAPEVAL_MAX_BODY_BYTES
+	SecureCookie   bool          // CAPEVAL_SECURE_COOKIE
+}
+
+// Setting describes one environment variable: README's configuration table
+// and `capeval config` are generated from this list, so they cannot drift.
+type Setting struct {
+	Env     string
+	Default string
+	Help    string
+}
+
+// Settings lists every environment variable capeval reads.
+var Settings = []Setting{
+	{"CAPEVAL_ADDR", "127.0.0.1:8080", "listen address host:port"},
+	{"CAPEVAL_DATA_DIR", "./data", "data directory: SQLite database, images, models, generated secret"},
+	{"CAPEVAL_DB", "", "database DSN: empty for SQLite at DATA_DIR/capeval.db, sqlite:PATH, or postgres://user:pass@host/db"},
+	{"CAPEVAL_JWT_SECRET", "", "HMAC key for login tokens, at least 32 bytes; empty: generated once into DATA_DIR/jwt-secret"},
+	{"CAPEVAL_JWT_SECRET_FILE", "", "file holding the JWT secret (instead of CAPEVAL_JWT_SECRET)"},
+	{"CAPEVAL_TOKEN_TTL", "12h", "lifetime of a login token (Go duration, 1m to 720h)"},
+	{"CAPEVAL_LOG_LEVEL", "info", "debug, info, warn or error"},
+	{"CAPEVAL_LOG_FORMAT", "text", "text or json"},
+	{"CAPEVAL_ONNXRUNTIME_LIB", "", "path of libonnxruntime.so (make run/test set it to the provisioned CPU build)"},
+	{"CAPEVAL_CLIP_MODEL", "", "CLIP model folder (Hugging Face ONNX layout); empty: CLIP metrics unavailable"},
+	{"CAPEVAL_DEVICE", "auto", "execution device for CLIP: auto, cpu, cuda or cuda:N"},
+	{"CAPEVAL_DEMO", "false", "load the demo campaign and accounts into an empty database (true/false)"},
+	{"CAPEVAL_MAX_BODY_BYTES", "1048576", "largest accepted JSON request body in bytes (uploads have their own limit)"},
+	{"CAPEVAL_SECURE_COOKIE", "false", "mark the login cookie Secure (set true behind HTTPS)"},
+}
+
+// LoadConfig reads the configuration through getenv (os.Getenv in main, a map
+// in tests), applies defaults and validates. The error names the variable.
+func LoadConfig(getenv func(string) string) (Config, error) {
+	get := func(key string) string {
+		if v := strings.TrimSpace(getenv(key)); v != "" {
+			return v
+		}
+		for _, s := range Settings {
+			if s.Env == key {
+				return s.Default
+			}
+		}
+		return ""
+	}
+	var errs []error
+	cfg := Config{
+		Addr:           get("CAPEVAL_ADDR"),
+		DataDir:        get("CAPEVAL_DATA_DIR"),
+		DB:             get("CAPEVAL_DB"),
+		JWTSecret:      getenv("CAPEVAL_JWT_SECRET"),
+		JWTSecretFile:  get("CAPEVAL_JWT_SECRET_FILE"),
+		LogLevel:       strings.ToLower(get("CAPEVAL_LOG_LEVEL")),
+		LogFormat:      strings.ToLower(get("CAPEVAL_LOG_FORMAT")),
+		ONNXRuntimeLib: get("CAPEVAL_ONNXRUNTIME_LIB"),
+		CLIPModel:      get("CAPEVAL_CLIP_MODEL"),
+		Device:         strings.ToLower(get("CAPEVAL_DEVICE")),
+	}
+	var err error
+	if cfg.TokenTTL, err = time.ParseDuration(get("CAPEVAL_TOKEN_TTL")); err != nil {
+		errs = append(errs, fmt.Errorf("CAPEVAL_TOKEN_TTL=%q: want a Go duration such as 12h or 90m", get("CAPEVAL_TOKEN_TTL")))
+	}
+	for _, b := range []struct {
+		env string
+		dst *bool
+	}{{"CAPEVAL_DEMO", &cfg.Demo}, {"CAPEVAL_SECURE_COOKIE", &cfg.SecureCookie}} {
+		if *b.dst, err = strconv.ParseBool(get(b.env)); err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q: want true or false", b.env, get(b.env)))
+		}
+	}
+	if cfg.MaxBodyBytes, err = strconv.ParseInt(get("CAPEVAL_MAX_BODY_BYTES"), 10, 64); err != nil {
+		errs = append(errs, fmt.Errorf("CAPEVAL_MAX_BODY_BYTES=%q: want a number of bytes", get("CAPEVAL_MAX_BODY_BYTES")))
+	}
+	if cfg.JWTSecret != "" && cfg.JWTSecretFile != "" {
+		errs = append(errs, errors.New("CAPEVAL_JWT_SECRET and CAPEVAL_JWT_SECRET_FILE are both set: set one"))
+	}
+	if cfg.JWTSecretFile != "" {
+		b, err := os.ReadFile(cfg.JWTSecretFile)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("CAPEVAL_JWT_SECRET_FILE: %w", err))
+		}
+		cfg.JWTSecret = strings.TrimSpace(string(b))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return cfg, err
+	}
+	return cfg, cfg.Validate()
+}
+
+// Validate checks every value and returns one error per wrong setting.
+func (c Config) Validate() error {
+	var errs []error
+	if host, port, err := net.SplitHostPort(c.Addr); err != nil {
+		errs = append(errs, fmt.Errorf("CAPEVAL_ADDR=%q: want host:port, e.g. 127.0.0.1:8080 or :8080", c.Addr))
+	} else if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		errs = append(errs, fmt.Errorf("CAPEVAL_ADDR=%q: port %q is not a number from 0 to 65535", c.Addr, port))
+	} else if host != "" && net.ParseIP(host) == nil && host != "localhost" {
+		errs = append(errs, fmt.Errorf("CAPEVAL_ADDR=%q: host must be an IP address, localhost or empty", c.Addr))
+	}
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("CAPEVAL_DATA_DIR is empty: want a directory path"))
+	}
+	if c.DB != "" && !strings.HasPrefix(c.DB, "sqlite:") && !strings.HasPrefix(c.DB, "postgres://") && !strings.HasPrefix(c.DB, "postgresql://") {
+		errs = append(errs, fmt.Errorf("CAPEVAL_DB=%q: want empty (SQLite in the data directory), sqlite:PATH or postgres://…", redactDSN(c.DB)))
+	}
+	if c.JWTSecret != "" && len(c.JWTSecret) < 32 {
+		errs = append(errs, fmt.Errorf("CAPEVAL_JWT_SECRET: %d bytes is too short, want at least 32", len(c.JWTSecret)))
+	}
+	if c.TokenTTL < time.Minute || c.TokenTTL > 720*time.Hour {
+		errs = append(errs, fmt.Errorf("CAPEVAL_TOKEN_TTL=%s: want between 1m and 720h", c.TokenTTL))
+	}
+	if _, err := parseLevel(c.LogLevel); err != nil {
+		errs = append(errs, err)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("CAPEVAL_LOG_FORMAT=%q: want text or json", c.LogFormat))
+	}
+	if !validDevice(c.Device) {
+		errs = append(errs, fmt.Errorf("CAPEVAL_DEVICE=%q: want auto, cpu, cuda or cuda:N", c.Device))
+	}
+	if c.MaxBodyBytes < 1024 || c.MaxBodyBytes > 1<<30 {
+		errs = append(errs, fmt.Errorf("CAPEVAL_MAX_BODY_BYTES=%d: want between 1024 and 1073741824", c.MaxBodyBytes))
+	}
+	if c.ONNXRuntimeLib != "" {
+		if _, err := os.Stat(c.ONNXRuntimeLib); err != nil {
+			errs = append(errs, fmt.Errorf("CAPEVAL_ONNXRUNTIME_LIB=%q: %v (run `make onnxruntime`, or unset it to run without CLIP metrics)", c.ONNXRuntimeLib, errors.Unwrap(err)))
+		}
+	}
+	if c.CLIPModel != "" {
+		if st, err := os.Stat(c.CLIPModel); err != nil || !st.IsDir() {
+			errs = append(errs, fmt.Errorf("CAPEVAL_CLIP_MODEL=%q: not a directory (download one with `capeval models pull`)", c.CLIPModel))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func validDevice(d string) bool {
+	switch {
+	case d == "auto" || d == "cpu" || d == "cuda":
+		return true
+	case strings.HasPrefix(d, "cuda:"):
+		n, err := strconv.Atoi(strings.TrimPrefix(d, "cuda:"))
+		return err == nil && n >= 0
+	}
+	return false
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	switch s {
+	case "debug":
+		return slog.LevelDebug, nil
+	case "info":
+		return slog.LevelInfo, nil
+	case "warn", "warning":
+		return slog.LevelWarn, nil
+	case "error":
+		return slog.LevelError, nil
+	}
+	return 0, fmt.Errorf("CAPEVAL_LOG_LEVEL=%q: want debug, info, warn or error", s)
+}
+
+// NewLogger returns the slog logger the configuration asks for.
+func (c Config) NewLogger(w io.Writer) *slog.Logger {
+	level, _ := parseLevel(c.LogLevel)
+	opts := &slog.HandlerOptions{Level: level}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// EnsureSecret fills an empty JWTSecret from DATA_DIR/jwt-secret, creating
+// that file with a random key on first use so that tokens survive restarts
+// without any configuration.
+func (c *Config) EnsureSecret() error {
+	if c.JWTSecret != "" {
+		return nil
+	}
+	path := filepath.Join(c.DataDir, "jwt-secret")
+	if b, err := os.ReadFile(path); err == nil {
+		c.JWTSecret = strings.TrimSpace(string(b))
+		if len(c.JWTSecret) < 32 {
+			return fmt.Errorf("%s: secret shorter than 32 bytes; delete the file to generate a new one", path)
+		}
+		return nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("read JWT secret: %w", err)
+	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return fmt.Errorf("generate JWT secret: %w", err)
+	}
+	if err := os.MkdirAll(c.DataDir, 0o750); err != nil {
+		return fmt.Errorf("create data directory: %w", err)
+	}
+	c.JWTSecret = hex.EncodeToString(key)
+	if err := os.WriteFile(path, []byte(c.JWTSecret+"\n"), 0o600); err != nil {
+		return fmt.Errorf("write JWT secret: %w", err)
+	}
+	return nil
+}
+
+// Redacted returns the settings as env lines with secrets hidden, for
+// `capeval config` and the start-up log.
+func (c Config) Redacted() [][2]string {
+	secret := ""
+	if c.JWTSecret != "" {
+		secret = "(set, redacted)"
+	}
+	return [][2]string{
+		{"CAPEVAL_ADDR", c.Addr},
+		{"CAPEVAL_DATA_DIR", c.DataDir},
+		{"CAPEVAL_DB", redactDSN(c.DB)},
+		{"CAPEVAL_JWT_SECRET", secret},
+		{"CAPEVAL_JWT_SECRET_FILE", c.JWTSecretFile},
+		{"CAPEVAL_TOKEN_TTL", c.TokenTTL.String()},
+		{"CAPEVAL_LOG_LEVEL", c.LogLevel},
+		{"CAPEVAL_LOG_FORMAT", c.LogFormat},
+		{"CAPEVAL_ONNXRUNTIME_LIB", c.ONNXRuntimeLib},
+		{"CAPEVAL_CLIP_MODEL", c.CLIPModel},
+		{"CAPEVAL_DEVICE", c.Device},
+		{"CAPEVAL_DEMO", strconv.FormatBool(c.Demo)},
+		{"CAPEVAL_MAX_BODY_BYTES", strconv.FormatInt(c.MaxBodyBytes, 10)},
+		{"CAPEVAL_SECURE_COOKIE", strconv.FormatBool(c.SecureCookie)},
+	}
+}
+
+// redactDSN hides the password of a URL-style DSN.
+func redactDSN(dsn string) string {
+	at := strings.LastIndex(dsn, "@")
+	scheme := strings.Index(dsn, "://")
+	if at < 0 || scheme < 0 {
+		return dsn
+	}
+	userinfo := dsn[scheme+3 : at]
+	if i := strings.Index(userinfo, ":"); i >= 0 {
+		return dsn[:scheme+3] + userinfo[:i] + ":xxxxx" + dsn[at:]
+	}
+	return dsn
+}

@@ -1,0 +1,148 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"capeval/frontend"
+	"capeval/models"
+)
+
+// apiError is the one error shape of the JSON API:
+// {"error":{"code","message","field"}}. Handlers return it (or a sentinel
+// error that errorHandler maps to it); field names the offending input.
+type apiError struct {
+	Status  int    `json:"-"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+}
+
+func (e *apiError) Error() string { return e.Message }
+
+func badRequest(field, format string, args ...any) *apiError {
+	return &apiError{Status: http.StatusBadRequest, Code: "invalid_input", Message: fmt.Sprintf(format, args...), Field: field}
+}
+
+var (
+	errUnauthorized = &apiError{Status: http.StatusUnauthorized, Code: "unauthorized", Message: "log in first: the token is missing, invalid, expired or revoked"}
+	errForbidden    = &apiError{Status: http.StatusForbidden, Code: "forbidden", Message: "your role may not do this"}
+)
+
+// errorHandler maps every error to a status: API paths get the JSON shape,
+// pages get the HTML error page. 5xx details are logged, never sent.
+func (s *Server) errorHandler(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	ae := s.toAPIError(err)
+	if ae.Status >= 500 {
+		s.log.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path,
+			"request_id", c.Response().Header().Get(echo.HeaderXRequestID), "err", err)
+		ae = &apiError{Status: ae.Status, Code: "internal", Message: "internal error"}
+	}
+	var werr error
+	switch {
+	case c.Request().Method == http.MethodHead:
+		werr = c.NoContent(ae.Status)
+	case strings.HasPrefix(c.Request().URL.Path, "/api/") || strings.HasPrefix(c.Request().URL.Path, "/healthz") || strings.HasPrefix(c.Request().URL.Path, "/readyz"):
+		werr = c.JSON(ae.Status, map[string]*apiError{"error": ae})
+	default:
+		werr = s.renderErrorPage(c, ae)
+	}
+	if werr != nil {
+		s.log.Error("write error response", "err", werr)
+	}
+}
+
+func (s *Server) toAPIError(err error) *apiError {
+	var ae *apiError
+	var he *echo.HTTPError
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &ae):
+		return ae
+	case errors.As(err, &mbe):
+		return &apiError{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large",
+			Message: fmt.Sprintf("request body is larger than the limit of %d bytes", mbe.Limit)}
+	case errors.Is(err, models.ErrNotFound):
+		return &apiError{Status: http.StatusNotFound, Code: "not_found", Message: "not found"}
+	case errors.Is(err, models.ErrConflict):
+		return &apiError{Status: http.StatusConflict, Code: "conflict", Message: err.Error()}
+	case errors.As(err, &he):
+		msg := http.StatusText(he.Code)
+		if m, ok := he.Message.(string); ok && he.Code < 500 {
+			msg = m
+		}
+		code := strings.ToLower(strings.ReplaceAll(http.StatusText(he.Code), " ", "_"))
+		return &apiError{Status: he.Code, Code: code, Message: msg}
+	}
+	return &apiError{Status: http.StatusInternalServerError, Code: "internal", Message: err.Error()}
+}
+
+func (s *Server) renderErrorPage(c echo.Context, ae *apiError) error {
+	var buf bytes.Buffer
+	data := struct {
+		Status        int
+		Title         string
+		Message       string
+		Authenticated bool
+	}{ae.Status, http.StatusText(ae.Status), ae.Message, c.Get(ctxUser) != nil}
+	if err := frontend.ErrorTemplate.Execute(&buf, data); err != nil {
+		return c.String(ae.Status, ae.Message)
+	}
+	return c.HTMLBlob(ae.Status, buf.Bytes())
+}
+
+// bindJSON decodes a JSON request body into dst, refusing unknown fields,
+// trailing data and bodies over the limit, with an error that names the
+// problem (and the field, where there is one).
+func bindJSON(c echo.Context, dst any) error {
+	ct := c.Request().Header.Get(echo.HeaderContentType)
+	if !strings.HasPrefix(ct, echo.MIMEApplicationJSON) {
+		return &apiError{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type",
+			Message: fmt.Sprintf("Content-Type is %q: send application/json", ct)}
+	}
+	dec := json.NewDecoder(c.Request().Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return jsonError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return err
+		}
+		return badRequest("", "malformed JSON: unexpected data after the object at byte %d", dec.InputOffset())
+	}
+	return nil
+}
+
+func jsonError(err error) error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		return err
+	case errors.Is(err, io.EOF):
+		return badRequest("", "malformed JSON: the request body is empty")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return badRequest("", "malformed JSON: the body ends in the middle of a value")
+	case errors.As(err, &syn):
+		return badRequest("", "malformed JSON at byte %d: %v", syn.Offset, syn)
+	case errors.As(err, &typ):
+		return badRequest(typ.Field, "field %q: got a JSON %s, want %s", typ.Field, typ.Value, typ.Type)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return badRequest(field, "unknown field %q", field)
+	}
+	return badRequest("", "malformed JSON: %v", err)
+}

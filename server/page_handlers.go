@@ -1,0 +1,42 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"capeval/frontend"
+	"capeval/models"
+)
+
+// homes maps each role to its home page.
+var homes = map[models.Role]string{models.RoleAdmin: "/admin", models.RoleLead: "/lead", models.RoleAnnotator: "/annotate"}
+
+func (s *Server) home(c echo.Context) error {
+	return c.Redirect(http.StatusSeeOther, homes[currentUser(c).Role])
+}
+
+// page serves one embedded HTML page exactly as written.
+func page(name string) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		b, err := frontend.Page(name)
+		if err != nil {
+			return err
+		}
+		c.Response().Header().Set("Cache-Control", "no-store")
+		return c.HTMLBlob(http.StatusOK, b)
+	}
+}
+
+func (s *Server) healthz(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// readyz answers 200 only when the database answers.
+func (s *Server) readyz(c echo.Context) error {
+	if err := s.store.Ping(c.Request().Context()); err != nil {
+		s.log.Warn("not ready", "err", err)
+		return c.JSON(http.StatusServiceUnavailable, map[string]*apiError{"error": {Code: "unavailable", Message: "database unreachable"}})
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
+}

@@ -1,0 +1,51 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"capeval/frontend"
+	"capeval/models"
+)
+
+// routes registers every route of the app.
+func (s *Server) routes() {
+	e := s.echo
+	e.Use(middleware.RequestID())
+	e.Use(s.requestLogger)
+	e.Use(middleware.Recover())
+	e.Use(securityHeaders)
+	e.Use(s.authenticate)
+
+	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", s.readyz)
+	e.StaticFS("/static", frontend.Static)
+	e.GET("/favicon.ico", func(c echo.Context) error { return c.NoContent(http.StatusNoContent) })
+
+	// Pages.
+	e.GET("/login", page("login.html"))
+	e.GET("/", s.home, requireRole(models.RoleAnnotator))
+	e.GET("/annotate", page("annotate.html"), requireRole(models.RoleAnnotator))
+	e.GET("/lead", page("lead.html"), requireRole(models.RoleLead))
+	e.GET("/admin", page("admin.html"), requireRole(models.RoleAdmin))
+
+	// JSON API.
+	api := e.Group("/api/v1", bodyLimit(s.cfg.MaxBodyBytes))
+	api.POST("/login", s.login)
+
+	anyone := api.Group("", requireRole(models.RoleAnnotator))
+	anyone.POST("/logout", s.logout)
+	anyone.GET("/me", s.getMe)
+	anyone.POST("/me/password", s.changePassword)
+
+	admin := api.Group("", requireRole(models.RoleAdmin))
+	admin.GET("/users", s.listUsers)
+	admin.POST("/users", s.createUser)
+	admin.PATCH("/users/:id", s.updateUser)
+
+	e.RouteNotFound("/*", func(c echo.Context) error {
+		return &apiError{Status: http.StatusNotFound, Code: "not_found", Message: "no such page or endpoint: " + c.Request().URL.Path}
+	})
+}

@@ -1,0 +1,90 @@
+// Package server is capeval's HTTP layer: the echo app with its routes, thin
+// handlers, JWT authentication and role middleware, the single error handler
+// and the configuration read from CAPEVAL_* variables.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"capeval/models"
+)
+
+// Store is what the HTTP layer needs from the database.
+type Store interface {
+	Ping(ctx context.Context) error
+	UserByID(ctx context.Context, id int64) (*models.User, error)
+	UserByEmail(ctx context.Context, email string) (*models.User, error)
+	ListUsers(ctx context.Context) ([]models.User, error)
+	CreateUser(ctx context.Context, u *models.User) error
+	SetUserDisabled(ctx context.Context, id int64, disabled bool) error
+	SetUserPassword(ctx context.Context, id int64, hash string) error
+	BumpTokenVersion(ctx context.Context, id int64) (int64, error)
+}
+
+// Server is the capeval HTTP application.
+type Server struct {
+	cfg    Config
+	store  Store
+	log    *slog.Logger
+	tokens *tokenIssuer
+	logins *loginLimiter
+	echo   *echo.Echo
+}
+
+// New builds the echo app with every route registered.
+func New(cfg Config, store Store, log *slog.Logger) *Server {
+	s := &Server{
+		cfg:    cfg,
+		store:  store,
+		log:    log,
+		tokens: &tokenIssuer{key: []byte(cfg.JWTSecret), ttl: cfg.TokenTTL, now: time.Now},
+		logins: newLoginLimiter(5, 15*time.Minute, time.Now),
+		echo:   echo.New(),
+	}
+	s.echo.HideBanner = true
+	s.echo.HidePort = true
+	s.echo.HTTPErrorHandler = s.errorHandler
+	s.routes()
+	return s
+}
+
+// Handler returns the app as an http.Handler (for tests and embedding).
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// Serve accepts connections on ln until ctx is cancelled, then shuts down
+// gracefully, letting requests in flight finish for up to 15 seconds.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.echo,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       5 * time.Minute, // uploads of image archives
+		WriteTimeout:      10 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("server: %w", err)
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down: waiting for requests in flight")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("server: shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("server: %w", err)
+	}
+	return nil
+}
