@@ -49,54 +49,66 @@ func (c *Client) Download(ctx context.Context, repo, revision string, f File, de
 		return Result{}, fmt.Errorf("hub: %s: %w", f.Name, err)
 	}
 	part := dest + ".part"
-	if st, err := os.Stat(part); err == nil && st.Size() == want {
-		// A .part that an earlier run completed but did not rename: keep it
-		// if it verifies, otherwise download the file again now rather than
-		// fail this run on stale bytes.
-		if _, err := verify(part, f); err != nil {
-			c.printf("%s: discarding a complete but damaged %s\n", f.Name, filepath.Base(part))
-			os.Remove(part)
-		}
+	// Bytes kept from an earlier run may belong to another revision of the
+	// file; if the result does not verify, they get one fresh download
+	// before the mismatch is reported.
+	inherited := false
+	if st, err := os.Stat(part); err == nil && st.Size() > 0 {
+		inherited = true
 	}
-	wait := c.retryWait
-	for attempt := 1; ; attempt++ {
-		err := c.fetch(ctx, repo, revision, f, part)
+	var sum string
+	for {
+		if err := c.fetchWithRetries(ctx, repo, revision, f, part); err != nil {
+			return Result{}, err
+		}
+		var err error
+		sum, err = verify(part, f)
 		if err == nil {
 			break
 		}
-		if !isRetryable(err) || attempt >= c.attempts || ctx.Err() != nil {
-			if ctx.Err() != nil {
-				return Result{}, fmt.Errorf("hub: %s: interrupted, run the pull again to resume: %w", f.Name, ctx.Err())
-			}
-			if isRetryable(err) && attempt > 1 {
-				return Result{}, fmt.Errorf("%w (gave up on %s after %d attempts; run the pull again to resume)", err, f.Name, attempt)
-			}
-			if isRetryable(err) {
-				return Result{}, fmt.Errorf("%w (while downloading %s; run the pull again to resume)", err, f.Name)
-			}
-			return Result{}, err
-		}
-		c.endLine()
-		c.printf("%s: %v; retrying in %s (attempt %d of %d)\n", f.Name, err, wait, attempt+1, c.attempts)
-		select {
-		case <-time.After(wait):
-		case <-ctx.Done():
-			return Result{}, fmt.Errorf("hub: %s: interrupted, run the pull again to resume: %w", f.Name, ctx.Err())
-		}
-		wait *= 2
-	}
-	sum, err := verify(part, f)
-	if err != nil {
-		// A .part that is complete but wrong cannot be repaired by resuming,
-		// so it goes; the next run starts this file from zero.
+		// A .part that is complete but wrong cannot be repaired by
+		// resuming, so it goes.
 		os.Remove(part)
-		return Result{}, fmt.Errorf("%w; the download was removed", err)
+		if !inherited {
+			return Result{}, fmt.Errorf("%w; the download was removed", err)
+		}
+		inherited = false
+		c.printf("%s: the bytes kept from an earlier run do not verify (%v); downloading the file again\n", f.Name, err)
 	}
 	if err := os.Rename(part, dest); err != nil {
 		return Result{}, fmt.Errorf("hub: %s: %w", f.Name, err)
 	}
 	syncDir(filepath.Dir(dest))
 	return Result{Path: dest, Size: want, SHA256: sum}, nil
+}
+
+// fetchWithRetries runs fetch until part is complete, retrying failures
+// that may pass with a growing pause.
+func (c *Client) fetchWithRetries(ctx context.Context, repo, revision string, f File, part string) error {
+	wait := c.retryWait
+	for attempt := 1; ; attempt++ {
+		err := c.fetch(ctx, repo, revision, f, part)
+		switch {
+		case err == nil:
+			return nil
+		case ctx.Err() != nil:
+			return fmt.Errorf("hub: %s: interrupted, run the pull again to resume: %w", f.Name, ctx.Err())
+		case !isRetryable(err):
+			return err
+		case attempt >= c.attempts && attempt > 1:
+			return fmt.Errorf("%w (gave up on %s after %d attempts; run the pull again to resume)", err, f.Name, attempt)
+		case attempt >= c.attempts:
+			return fmt.Errorf("%w (while downloading %s; run the pull again to resume)", err, f.Name)
+		}
+		c.endLine()
+		c.printf("%s: %v; retrying in %s (attempt %d of %d)\n", f.Name, err, wait, attempt+1, c.attempts)
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return fmt.Errorf("hub: %s: interrupted, run the pull again to resume: %w", f.Name, ctx.Err())
+		}
+		wait *= 2
+	}
 }
 
 // alreadyThere reports whether dest already holds f, and its sha256.

@@ -185,8 +185,11 @@ func TestPull(t *testing.T) {
 			},
 			check: func(t *testing.T, h *fakeHub, dir string, m *Manifest, out string) {
 				checkFolder(t, h, dir, m, fp32Files...)
-				if !strings.Contains(out, "discarding a complete but damaged") {
+				if !strings.Contains(out, "bytes kept from an earlier run do not verify") {
 					t.Errorf("progress does not mention the damaged .part:\n%s", out)
+				}
+				if got := h.ranges(text); len(got) != 1 || got[0] != "" {
+					t.Errorf("text model Range headers %q, want one plain GET", got)
 				}
 			},
 		},
@@ -199,6 +202,36 @@ func TestPull(t *testing.T) {
 				checkFolder(t, h, dir, m, fp32Files...)
 				if got := h.ranges(text); len(got) != 0 {
 					t.Errorf("text model requested %d times, want none", len(got))
+				}
+			},
+		},
+		{
+			name: "a .part from another revision is downloaded again",
+			before: func(t *testing.T, h *fakeHub, dir string) {
+				writeFile(t, filepath.Join(dir, vision)+".part", testFile(96, 4096))
+			},
+			check: func(t *testing.T, h *fakeHub, dir string, m *Manifest, out string) {
+				checkFolder(t, h, dir, m, fp32Files...)
+				if got := h.ranges(vision); !slices.Equal(got, []string{"bytes=4096-", ""}) {
+					t.Errorf("vision model Range headers %q, want a resume then a fresh download", got)
+				}
+				if !strings.Contains(out, "onnx/vision_model.onnx: the bytes kept from an earlier run do not verify") {
+					t.Errorf("progress does not explain the second download:\n%s", out)
+				}
+			},
+		},
+		{
+			name:  "damaged bytes kept from an earlier run, served wrong again",
+			setup: func(h *fakeHub) { h.corrupt[vision] = true },
+			before: func(t *testing.T, h *fakeHub, dir string) {
+				writeFile(t, filepath.Join(dir, vision)+".part", h.files[vision][:4096])
+			},
+			wantErr:  ErrChecksum,
+			wantText: []string{vision, "the download was removed"},
+			check: func(t *testing.T, h *fakeHub, dir string, m *Manifest, out string) {
+				assertAbsent(t, dir, vision+".part", vision, ManifestName)
+				if got := h.ranges(vision); len(got) != 2 {
+					t.Errorf("vision model Range headers %q, want a resume and one fresh try", got)
 				}
 			},
 		},
