@@ -2,6 +2,7 @@ package textmetrics
 
 import (
 	"encoding/json"
+	"math"
 	"os"
 	"strconv"
 	"sync"
@@ -116,5 +117,81 @@ func TestTokenizeConformance(t *testing.T) {
 			t.Error(m)
 		}
 		t.Fatalf("%d of %d captions tokenized differently from coco-caption", len(mismatches), total)
+	}
+}
+
+func TestScoresConformance(t *testing.T) {
+	l := loadLOO(t)
+	for _, workers := range []int{1, 2, 7} {
+		t.Run("workers="+strconv.Itoa(workers), func(t *testing.T) {
+			ev := NewEvaluator(Options{Workers: workers})
+			for _, id := range l.order {
+				if err := ev.AddTokenized(id, l.res[id][0], l.gts[id]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			res, err := ev.Compute()
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkLOOScores(t, l, res)
+		})
+	}
+}
+
+// TestRawPipelineConformance scores the raw captions end to end: tokenizer
+// and scorers together must give the reference values.
+func TestRawPipelineConformance(t *testing.T) {
+	l := loadLOO(t)
+	ev := NewEvaluator(Options{})
+	for _, id := range l.order {
+		raw := l.raw[id]
+		if err := ev.Add(id, raw[0], raw[1:]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := ev.Compute()
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkLOOScores(t, l, res)
+}
+
+// checkLOOScores compares every per-image and corpus score: ROUGE_L must be
+// bit-identical, the others within 1e-12.
+func checkLOOScores(t *testing.T, l *looSet, res *Result) {
+	t.Helper()
+	tol := func(name string) float64 {
+		if name == NameRougeL {
+			return 0
+		}
+		return 1e-12
+	}
+	bad := 0
+	for i, id := range res.ImageIDs {
+		if id != l.order[i] {
+			t.Fatalf("image %d is %s, want %s", i, id, l.order[i])
+		}
+		want := l.scores[id]
+		for name, got := range res.ImageScores(i) {
+			if d := math.Abs(got - want[name]); !(d <= tol(name)) {
+				bad++
+				if bad <= 20 {
+					t.Errorf("image %s %s = %.17g, want %.17g (diff %.3g)", id, name, got, want[name], d)
+				}
+			}
+		}
+	}
+	if bad > 0 {
+		t.Errorf("%d per-image scores differ", bad)
+	}
+	for name, got := range res.CorpusScores() {
+		if d := math.Abs(got - l.corpus[name]); !(d <= tol(name)) {
+			t.Errorf("corpus %s = %.17g, want %.17g (diff %.3g)", name, got, l.corpus[name], d)
+		}
+	}
+	if res.BLEU == nil || res.BLEU.TestLen != 52056 || res.BLEU.RefLen != 50202 ||
+		res.BLEU.Correct != [4]int{33028, 14188, 5594, 2129} || res.BLEU.Guess != [4]int{52056, 47056, 42056, 37056} {
+		t.Errorf("BLEU totals %+v, want testlen 52056 reflen 50202 correct [33028 14188 5594 2129] guess [52056 47056 42056 37056]", res.BLEU)
 	}
 }

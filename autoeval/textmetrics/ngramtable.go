@@ -1,0 +1,88 @@
+package textmetrics
+
+// gramTable interns n-grams to dense int32 ids. An n-gram is the pair
+// (id of its first n-1 tokens, id of its last token), so a 4-gram costs one
+// lookup given its prefix's id, the table never compares token sequences,
+// and ids are exact (no hash collisions reach the scores). Open addressing
+// with linear probing over uint64 keys keeps lookups free of allocation and
+// safe for concurrent readers once building is done.
+type gramTable struct {
+	keys  []uint64 // 0: empty slot; otherwise the key with its top bit set
+	vals  []int32
+	mask  uint64
+	count int
+	order []uint8 // n of each id (1..4)
+}
+
+const gramKeyUsed = 1 << 63
+
+func newGramTable(capacity int) *gramTable {
+	size := 1024
+	for size < capacity*2 {
+		size *= 2
+	}
+	return &gramTable{keys: make([]uint64, size), vals: make([]int32, size), mask: uint64(size - 1)}
+}
+
+// gramKey combines a prefix id (-1 for unigrams) and a token id.
+func gramKey(prefix, tok int32) uint64 {
+	return uint64(uint32(prefix+1))<<32 | uint64(uint32(tok)) | gramKeyUsed
+}
+
+func gramHash(key uint64) uint64 {
+	key *= 0x9e3779b97f4a7c15
+	return key ^ key>>29
+}
+
+// lookup returns the id of (prefix, tok), or -1 when it was never interned.
+func (t *gramTable) lookup(prefix, tok int32) int32 {
+	key := gramKey(prefix, tok)
+	for i := gramHash(key) & t.mask; ; i = (i + 1) & t.mask {
+		switch t.keys[i] {
+		case key:
+			return t.vals[i]
+		case 0:
+			return -1
+		}
+	}
+}
+
+// intern returns the id of (prefix, tok) for an n-gram of order n, adding
+// it when new.
+func (t *gramTable) intern(prefix, tok int32, n int) int32 {
+	key := gramKey(prefix, tok)
+	i := gramHash(key) & t.mask
+	for ; ; i = (i + 1) & t.mask {
+		switch t.keys[i] {
+		case key:
+			return t.vals[i]
+		case 0:
+			if (t.count+1)*2 > len(t.keys) {
+				t.grow()
+				return t.intern(prefix, tok, n)
+			}
+			id := int32(t.count)
+			t.keys[i], t.vals[i] = key, id
+			t.count++
+			t.order = append(t.order, uint8(n))
+			return id
+		}
+	}
+}
+
+func (t *gramTable) grow() {
+	keys, vals := t.keys, t.vals
+	t.keys = make([]uint64, 2*len(keys))
+	t.vals = make([]int32, 2*len(keys))
+	t.mask = uint64(len(t.keys) - 1)
+	for j, key := range keys {
+		if key == 0 {
+			continue
+		}
+		i := gramHash(key) & t.mask
+		for t.keys[i] != 0 {
+			i = (i + 1) & t.mask
+		}
+		t.keys[i], t.vals[i] = key, vals[j]
+	}
+}

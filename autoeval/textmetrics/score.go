@@ -1,0 +1,429 @@
+package textmetrics
+
+import (
+	"fmt"
+	"math"
+)
+
+// Hypothesis is one generated caption to score.
+type Hypothesis struct {
+	ImageID string
+	Caption string
+	// Tokenized marks a caption already tokenized (tokens joined by single
+	// spaces); otherwise it is tokenized as Tokenize does.
+	Tokenized bool
+}
+
+// pycocoevalcap's BLEU smoothing constants.
+const (
+	bleuTiny  = 1e-15
+	bleuSmall = 1e-9
+)
+
+// CIDEr-D's Gaussian length penalty: exp(-delta²/(2σ²)) with σ = 6.
+const ciderSigma = 6.0
+
+// Score scores hyps, one per image, against the references of their images,
+// as pycocoevalcap does when the evaluated set is exactly these images
+// (CIDEr-D's document frequencies come from their references). Images are
+// reported in the order of hyps. No metrics means all of them.
+func (rs *ReferenceSet) Score(hyps []Hypothesis, metrics ...Metric) (*Result, error) {
+	doBleu, doRouge, doCider, err := normalizeMetrics(metrics)
+	if err != nil {
+		return nil, err
+	}
+	if len(hyps) == 0 {
+		return nil, ErrEmpty
+	}
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+
+	evaluated := make([]int32, len(hyps))
+	seen := make(map[int32]bool, len(hyps))
+	var unknown, dups []string
+	for k, h := range hyps {
+		i, ok := rs.index[h.ImageID]
+		if !ok {
+			unknown = append(unknown, h.ImageID)
+			continue
+		}
+		if seen[i] {
+			dups = append(dups, h.ImageID)
+		}
+		seen[i] = true
+		evaluated[k] = i
+	}
+	if len(unknown) > 0 {
+		return nil, fmt.Errorf("%w: %s", ErrUnknownImage, listIDs(unknown))
+	}
+	if len(dups) > 0 {
+		return nil, fmt.Errorf("%w: %s", ErrDuplicateImage, listIDs(dups))
+	}
+	if !rs.built {
+		rs.build()
+	}
+	if doCider {
+		rs.prepareCIDEr(evaluated)
+	}
+
+	res := &Result{ImageIDs: make([]string, len(hyps))}
+	if doBleu {
+		res.Names = append(res.Names, BLEU.Names()...)
+	}
+	if doRouge {
+		res.Names = append(res.Names, ROUGE.Names()...)
+	}
+	if doCider {
+		res.Names = append(res.Names, CIDEr.Names()...)
+	}
+	width := len(res.Names)
+	res.PerImage = make([]float64, len(hyps)*width)
+	var stats []bleuCounts
+	if doBleu {
+		stats = make([]bleuCounts, len(hyps))
+	}
+
+	workers := rs.opts.workers()
+	ws := make([]*hypWorker, workers)
+	parallel(workers, len(hyps), func(w, k int) {
+		hw := ws[w]
+		if hw == nil {
+			hw = rs.newHypWorker()
+			ws[w] = hw
+		}
+		img := &rs.images[evaluated[k]]
+		res.ImageIDs[k] = img.id
+		hw.prepare(rs, img, hyps[k])
+		row := res.PerImage[k*width : (k+1)*width]
+		col := 0
+		if doBleu {
+			stats[k] = hw.bleu(img)
+			stats[k].scores(row[:4])
+			col = 4
+		}
+		if doRouge {
+			row[col] = hw.rouge(img)
+			col++
+		}
+		if doCider {
+			rs.ensureCIDEr(img)
+			row[col] = hw.cider(rs, img)
+		}
+	})
+
+	res.Corpus = make([]float64, width)
+	col := 0
+	if doBleu {
+		var total bleuCounts
+		for _, s := range stats {
+			total.testLen += s.testLen
+			total.refLen += s.refLen
+			for n := 0; n < maxGramOrder; n++ {
+				total.guess[n] += s.guess[n]
+				total.correct[n] += s.correct[n]
+			}
+		}
+		total.scores(res.Corpus[:4])
+		res.BLEU = &BLEUStats{TestLen: total.testLen, RefLen: total.refLen, Guess: total.guess, Correct: total.correct}
+		col = 4
+	}
+	column := make([]float64, len(hyps))
+	for ; col < width; col++ {
+		for k := range hyps {
+			column[k] = res.PerImage[k*width+col]
+		}
+		res.Corpus[col] = npMean(column)
+	}
+	return res, nil
+}
+
+// bleuCounts are BLEU's statistics of one hypothesis or of a corpus.
+type bleuCounts struct {
+	testLen, refLen int
+	guess, correct  [maxGramOrder]int
+}
+
+// scores writes BLEU-1..4 from the counts into dst, as pycocoevalcap's
+// BleuScorer computes both its per-image and its corpus scores.
+func (c *bleuCounts) scores(dst []float64) {
+	bleu := 1.0
+	for k := 0; k < maxGramOrder; k++ {
+		bleu *= (float64(c.correct[k]) + bleuTiny) / (float64(c.guess[k]) + bleuSmall)
+		dst[k] = math.Pow(bleu, 1/float64(k+1))
+	}
+	ratio := (float64(c.testLen) + bleuTiny) / (float64(c.refLen) + bleuSmall)
+	if ratio < 1 {
+		bp := math.Exp(1 - 1/ratio)
+		for k := range dst[:maxGramOrder] {
+			dst[k] *= bp
+		}
+	}
+}
+
+// hypGram is a distinct n-gram of the hypothesis.
+type hypGram struct {
+	id    int32 // global id, or -1 when no reference n-gram matches it
+	local int32 // index in the image's n-grams, or -1
+	pos   int32 // first position, to compare unseen n-grams by their tokens
+	count int32
+	n     int32
+}
+
+// hypWorker scores hypotheses; each worker goroutine owns one, so its
+// buffers are reused without locking.
+type hypWorker struct {
+	tk         tokenizer
+	words      []span
+	rougeSpans []span
+	wordIDs    []int32
+	rougeIDs   []int32
+	unknown    []string // tokens not in the references; id vocabSize+index
+	ids        [maxGramOrder][]int32
+	grams      []hypGram
+	byOrder    [maxGramOrder + 1]int32 // grams[byOrder[n-1]:byOrder[n]] have order n
+	sc         gramScratch             // imgStamp/local: current image; refStamp/refPos: this hypothesis
+	lcsRow     []int32
+	vocabSize  int32
+}
+
+func (rs *ReferenceSet) newHypWorker() *hypWorker {
+	hw := &hypWorker{vocabSize: int32(len(rs.vocab))}
+	hw.sc.ensure(rs.grams.count)
+	return hw
+}
+
+// tokenID returns the id of a hypothesis token: the reference vocabulary's,
+// or one of this hypothesis' own past the vocabulary.
+func (hw *hypWorker) tokenID(rs *ReferenceSet, tok []byte) int32 {
+	if id, ok := rs.vocab[string(tok)]; ok {
+		return id
+	}
+	for j, u := range hw.unknown {
+		if u == string(tok) {
+			return hw.vocabSize + int32(j)
+		}
+	}
+	hw.unknown = append(hw.unknown, string(tok))
+	return hw.vocabSize + int32(len(hw.unknown)-1)
+}
+
+// prepare tokenizes h and finds its distinct n-grams and where they occur in
+// img's references.
+func (hw *hypWorker) prepare(rs *ReferenceSet, img *refImage, h Hypothesis) {
+	hw.tk.reset()
+	hw.unknown = hw.unknown[:0]
+	hw.words, hw.rougeSpans = hw.tk.captionViews(h.Caption, !h.Tokenized, hw.words[:0], hw.rougeSpans[:0])
+	buf := hw.tk.buf
+	hw.wordIDs = hw.wordIDs[:0]
+	for _, sp := range hw.words {
+		hw.wordIDs = append(hw.wordIDs, hw.tokenID(rs, buf[sp.start:sp.end]))
+	}
+	if sameSpans(hw.words, hw.rougeSpans) {
+		hw.rougeIDs = append(hw.rougeIDs[:0], hw.wordIDs...)
+	} else {
+		hw.rougeIDs = hw.rougeIDs[:0]
+		for _, sp := range hw.rougeSpans {
+			hw.rougeIDs = append(hw.rougeIDs, hw.tokenID(rs, buf[sp.start:sp.end]))
+		}
+	}
+
+	sc := &hw.sc
+	sc.curImg++
+	for li, g := range img.grams {
+		sc.imgStamp[g] = sc.curImg
+		sc.local[g] = int32(li)
+	}
+	sc.curRef++ // marks the hypothesis' own distinct n-grams
+	words := hw.wordIDs
+	hw.grams = hw.grams[:0]
+	for n := 1; n <= maxGramOrder; n++ {
+		hw.byOrder[n-1] = int32(len(hw.grams))
+		ids := hw.ids[n-1][:0]
+		for p := 0; p+n <= len(words); p++ {
+			var g int32 = -1
+			if n == 1 {
+				g = rs.grams.lookup(-1, words[p])
+			} else if prev := hw.ids[n-2][p]; prev >= 0 {
+				g = rs.grams.lookup(prev, words[p+n-1])
+			}
+			ids = append(ids, g)
+			hw.addGram(g, int32(p), int32(n))
+		}
+		hw.ids[n-1] = ids
+	}
+	hw.byOrder[maxGramOrder] = int32(len(hw.grams))
+}
+
+// addGram counts one occurrence of an n-gram at position p.
+func (hw *hypWorker) addGram(g, p, n int32) {
+	sc := &hw.sc
+	if g >= 0 {
+		if sc.refStamp[g] == sc.curRef {
+			hw.grams[sc.refPos[g]].count++
+			return
+		}
+		sc.refStamp[g] = sc.curRef
+		sc.refPos[g] = int32(len(hw.grams))
+		local := int32(-1)
+		if sc.imgStamp[g] == sc.curImg {
+			local = sc.local[g]
+		}
+		hw.grams = append(hw.grams, hypGram{id: g, local: local, pos: p, count: 1, n: n})
+		return
+	}
+	// An n-gram no reference has: compare tokens with the other unseen
+	// n-grams of the same order (few, in one caption).
+	words := hw.wordIDs
+	for j := hw.byOrder[n-1]; j < int32(len(hw.grams)); j++ {
+		o := &hw.grams[j]
+		if o.id >= 0 {
+			continue
+		}
+		same := true
+		for t := int32(0); t < n; t++ {
+			if words[o.pos+t] != words[p+t] {
+				same = false
+				break
+			}
+		}
+		if same {
+			o.count++
+			return
+		}
+	}
+	hw.grams = append(hw.grams, hypGram{id: -1, local: -1, pos: p, count: 1, n: n})
+}
+
+// bleu returns the hypothesis' BLEU statistics against img's references:
+// counts clipped to the largest count in one reference, and the closest
+// reference length (ties to the shorter).
+func (hw *hypWorker) bleu(img *refImage) bleuCounts {
+	var c bleuCounts
+	c.testLen = len(hw.wordIDs)
+	best := -1
+	for r := 0; r < img.numRefs(); r++ {
+		l := int(img.wordOff[r+1] - img.wordOff[r])
+		d := l - c.testLen
+		if d < 0 {
+			d = -d
+		}
+		bd := best - c.testLen
+		if bd < 0 {
+			bd = -bd
+		}
+		if best < 0 || d < bd || d == bd && l < best {
+			best = l
+		}
+	}
+	c.refLen = best
+	for n := 0; n < maxGramOrder; n++ {
+		c.guess[n] = max(0, c.testLen-n)
+	}
+	for _, g := range hw.grams {
+		if g.local >= 0 {
+			c.correct[g.n-1] += int(min(g.count, img.maxCount[g.local]))
+		}
+	}
+	return c
+}
+
+// rouge returns ROUGE-L with β = 1.2: the longest common subsequence with
+// each reference, precision and recall each maximized over the references.
+func (hw *hypWorker) rouge(img *refImage) float64 {
+	hyp := hw.rougeIDs
+	precMax, recMax := 0.0, 0.0
+	for r := 0; r < img.numRefs(); r++ {
+		ref := img.rougeIDs[img.rougeOff[r]:img.rougeOff[r+1]]
+		l := float64(hw.lcs(ref, hyp))
+		precMax = math.Max(precMax, l/float64(len(hyp)))
+		recMax = math.Max(recMax, l/float64(len(ref)))
+	}
+	if precMax == 0 || recMax == 0 {
+		return 0
+	}
+	beta := 1.2
+	beta2 := beta * beta // as Python's self.beta**2, rounded once
+	return (1 + beta2) * precMax * recMax / (recMax + beta2*precMax)
+}
+
+// lcs returns the length of the longest common subsequence of a and b with
+// one rolling row.
+func (hw *hypWorker) lcs(a, b []int32) int32 {
+	if len(a) < len(b) {
+		a, b = b, a
+	}
+	if cap(hw.lcsRow) < len(b)+1 {
+		hw.lcsRow = make([]int32, len(b)+1)
+	}
+	row := hw.lcsRow[:len(b)+1]
+	clear(row)
+	for _, x := range a {
+		var diag int32 // row[j-1] of the previous line
+		for j, y := range b {
+			up := row[j+1]
+			switch {
+			case x == y:
+				row[j+1] = diag + 1
+			case row[j] > up:
+				row[j+1] = row[j]
+			}
+			diag = up
+		}
+	}
+	return row[len(b)]
+}
+
+// cider returns CIDEr-D: per order n, the cosine of clipped tf·idf vectors
+// with a Gaussian penalty on the difference in bigram counts, averaged over
+// orders and references, times 10.
+func (hw *hypWorker) cider(rs *ReferenceSet, img *refImage) float64 {
+	var vec [64]float64
+	hv := vec[:0]
+	if len(hw.grams) > len(vec) {
+		hv = make([]float64, 0, len(hw.grams))
+	}
+	var normH [maxGramOrder]float64
+	for _, g := range hw.grams {
+		idf := rs.refLen // df 0: log(max(1, 0)) = 0
+		if g.id >= 0 {
+			idf = rs.idf[g.id]
+		}
+		v := float64(g.count) * idf
+		hv = append(hv, v)
+		normH[g.n-1] += v * v
+	}
+	for n := range normH {
+		normH[n] = math.Sqrt(normH[n])
+	}
+	lenH := max(0, len(hw.wordIDs)-1) // pycocoevalcap's "length": the bigram count
+
+	var score [maxGramOrder]float64
+	width := len(img.grams)
+	for r := 0; r < img.numRefs(); r++ {
+		row := img.vals[r*width : (r+1)*width]
+		lenR := max(0, int(img.wordOff[r+1]-img.wordOff[r])-1)
+		delta := float64(lenH - lenR)
+		penalty := math.Pow(math.E, -(delta*delta)/(2*ciderSigma*ciderSigma))
+		for n := 0; n < maxGramOrder; n++ {
+			val := 0.0
+			for j := hw.byOrder[n]; j < hw.byOrder[n+1]; j++ {
+				g := hw.grams[j]
+				if g.local < 0 {
+					continue // the reference's value is 0: the term adds 0
+				}
+				vr := row[g.local]
+				val += math.Min(hv[j], vr) * vr
+			}
+			normR := img.norms[r*maxGramOrder+n]
+			if normH[n] != 0 && normR != 0 {
+				val /= normH[n] * normR
+			}
+			val *= penalty
+			score[n] += val
+		}
+	}
+	// np.mean of the four orders, then / references, × 10.
+	avg := (((score[0] + score[1]) + score[2]) + score[3]) / maxGramOrder
+	avg /= float64(img.numRefs())
+	return avg * 10
+}
