@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+
+	"capeval/models"
+	"capeval/server"
+)
+
+// setup loads the configuration, opens the database and applies pending
+// migrations: what every subcommand that touches the database shares.
+func setup(ctx context.Context, stderr io.Writer) (server.Config, *models.Store, *slog.Logger, error) {
+	cfg, err := server.LoadConfig(os.Getenv)
+	if err != nil {
+		return cfg, nil, nil, fmt.Errorf("configuration:\n%w", err)
+	}
+	log := cfg.NewLogger(stderrFile(stderr))
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return cfg, nil, nil, fmt.Errorf("data directory: %w", err)
+	}
+	store, err := models.Open(ctx, cfg.DB, cfg.DataDir, log)
+	if err != nil {
+		return cfg, nil, nil, err
+	}
+	if _, err := store.Migrate(ctx); err != nil {
+		store.Close()
+		return cfg, nil, nil, err
+	}
+	return cfg, store, log, nil
+}
+
+// stderrFile lets tests pass a buffer while main logs to os.Stderr.
+func stderrFile(w io.Writer) io.Writer {
+	if w == nil {
+		return os.Stderr
+	}
+	return w
+}
+
+func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("serve", "serve",
+		"Run the web server: apply pending migrations, load the demo when CAPEVAL_DEMO=true and the\n"+
+			"database is empty, then serve the UI and the JSON API on CAPEVAL_ADDR until SIGINT/SIGTERM.\n"+
+			"Configuration comes from CAPEVAL_* variables (see `capeval config`).", stderr)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, store, log, err := setup(ctx, stderr)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if err := cfg.EnsureSecret(); err != nil {
+		return err
+	}
+	if cfg.Demo {
+		if err := loadDemo(ctx, store, cfg.DataDir, log, stdout); err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on CAPEVAL_ADDR=%s: %w", cfg.Addr, err)
+	}
+	fmt.Fprintf(stdout, "capeval %s serving at http://%s\n", versionString(), ln.Addr())
+	log.Info("serving", "addr", ln.Addr().String(), "db", store.Dialect(), "version", versionString())
+	return server.New(cfg, store, log).Serve(ctx, ln)
+}
+
+func migrateCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("migrate", "migrate",
+		"Apply the pending database migrations of CAPEVAL_DB (default: SQLite in CAPEVAL_DATA_DIR) and exit.\n"+
+			"A database newer than this binary is refused.", stderr)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := server.LoadConfig(os.Getenv)
+	if err != nil {
+		return fmt.Errorf("configuration:\n%w", err)
+	}
+	log := cfg.NewLogger(stderrFile(stderr))
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	store, err := models.Open(ctx, cfg.DB, cfg.DataDir, log)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	applied, err := store.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	if len(applied) == 0 {
+		fmt.Fprintln(stdout, "database is up to date")
+	}
+	for _, v := range applied {
+		fmt.Fprintf(stdout, "applied migration %04d\n", v)
+	}
+	return nil
+}
+
+func configCommand(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("config", "config",
+		"Print the effective configuration (CAPEVAL_* variables with defaults applied), secrets redacted,\n"+
+			"after validating it.", stderr)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := server.LoadConfig(os.Getenv)
+	if err != nil {
+		return fmt.Errorf("configuration:\n%w", err)
+	}
+	for _, kv := range cfg.Redacted() {
+		fmt.Fprintf(stdout, "%s=%s\n", kv[0], kv[1])
+	}
+	return nil
+}
