@@ -1,0 +1,318 @@
+package clip
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	ort "github.com/yalue/onnxruntime_go"
+
+	"capeval/autoeval/clip/onnxgen"
+)
+
+// benchDir holds the ViT-B/32-shaped model folder, written once per test
+// binary (≈600 MB) and removed by TestMain.
+var (
+	benchOnce sync.Once
+	benchDir  string
+	benchErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if benchDir != "" {
+		os.RemoveAll(benchDir)
+	}
+	os.Exit(code)
+}
+
+// vitB32Folder writes a CLIP folder with ViT-B/32's shapes and random weights.
+func vitB32Folder(b testing.TB) string {
+	b.Helper()
+	benchOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "capeval-clip-bench-")
+		if err != nil {
+			benchErr = err
+			return
+		}
+		benchDir = dir
+		benchErr = writeCLIPFolder(dir, onnxgen.ViTB32())
+	})
+	if benchErr != nil {
+		b.Fatal(benchErr)
+	}
+	return benchDir
+}
+
+func writeCLIPFolder(dir string, c onnxgen.CLIPConfig) error {
+	if err := os.MkdirAll(filepath.Join(dir, "onnx"), 0o755); err != nil {
+		return err
+	}
+	if err := c.VisionModel().WriteFile(filepath.Join(dir, VisionModelFile)); err != nil {
+		return err
+	}
+	if err := c.TextModel().WriteFile(filepath.Join(dir, TextModelFile)); err != nil {
+		return err
+	}
+	vocab, merges := onnxgen.TinyVocabulary(onnxgen.DefaultTinyConfig().Words)
+	if err := onnxgen.WriteTokenizer(dir, vocab, merges, onnxgen.TokenizerJSON); err != nil {
+		return err
+	}
+	return onnxgen.WritePreprocessorConfig(dir, c.ImageSize)
+}
+
+// TestViTShapedModelRuns checks the ViT-B/32 generator's graph on ONNX
+// Runtime at the real widths with one layer per tower (the full depth is
+// what the benchmarks run).
+func TestViTShapedModelRuns(t *testing.T) {
+	c := onnxgen.ViTB32()
+	c.VisionLayers, c.TextLayers = 1, 1
+	dir := t.TempDir()
+	if err := writeCLIPFolder(dir, c); err != nil {
+		t.Fatal(err)
+	}
+	enc := newTestEncoder(t, dir, c.ImageSize, Options{BatchSize: 2, NewPreprocessor: ImagePreprocessor})
+	if got := enc.Info().EmbedDim; got != c.EmbedDim {
+		t.Fatalf("embedding size %d, want %d", got, c.EmbedDim)
+	}
+	jpegs := testJPEGs(t, 3, 640, 480)
+	iv, err := enc.EncodeImages(context.Background(), len(jpegs), func(i int) ([]byte, error) { return jpegs[i], nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	tv, err := enc.EncodeTexts(context.Background(), []string{"a photo depicts a cat", "a dog", "a photo depicts a cat"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if Cosine(tv[0], tv[2]) < 0.999999 || Cosine(tv[0], tv[1]) > 0.9999 || Cosine(iv[0], iv[1]) > 0.9999 {
+		t.Errorf("embeddings do not depend on their input as they should")
+	}
+}
+
+func testJPEGs(t testing.TB, n, w, h int) [][]byte {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(uint64(n), uint64(w)))
+	out := make([][]byte, n)
+	for i := range out {
+		img := image.NewRGBA(image.Rect(0, 0, w, h))
+		cx, cy := rng.IntN(w), rng.IntN(h)
+		for y := range h {
+			for x := range w {
+				d := (x-cx)*(x-cx) + (y-cy)*(y-cy)
+				img.Set(x, y, color.RGBA{uint8(x * 255 / w), uint8(y * 255 / h), uint8(d >> 8), 255})
+			}
+		}
+		var buf bytes.Buffer
+		if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 90}); err != nil {
+			t.Fatal(err)
+		}
+		out[i] = buf.Bytes()
+	}
+	return out
+}
+
+var (
+	peakOnce sync.Once
+	peakGF   float64
+)
+
+// gemmPeak measures ONNX Runtime's float32 GEMM rate on this machine with
+// the encoder's thread count: a 2048³ MatMul, best of several runs.
+func gemmPeak(b *testing.B, lib string, threads int) float64 {
+	peakOnce.Do(func() {
+		if err := acquireEnv(lib); err != nil {
+			b.Fatal(err)
+		}
+		defer releaseEnv()
+		const n = 2048
+		path := filepath.Join(b.TempDir(), "gemm.onnx")
+		if err := onnxgen.MatMulModel(n, 1).WriteFile(path); err != nil {
+			b.Fatal(err)
+		}
+		so, _ := ort.NewSessionOptions()
+		defer so.Destroy()
+		so.SetIntraOpNumThreads(threads)
+		so.SetInterOpNumThreads(1)
+		in, _ := ort.NewTensor(ort.NewShape(n, n), make([]float32, n*n))
+		defer in.Destroy()
+		out, _ := ort.NewEmptyTensor[float32](ort.NewShape(n, n))
+		defer out.Destroy()
+		s, err := ort.NewAdvancedSession(path, []string{"a"}, []string{"c"}, []ort.Value{in}, []ort.Value{out}, so)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer s.Destroy()
+		best := time.Duration(1 << 62)
+		for range 8 {
+			start := time.Now()
+			if err := s.Run(); err != nil {
+				b.Fatal(err)
+			}
+			best = min(best, time.Since(start))
+		}
+		peakGF = 2 * n * n * n / best.Seconds() / 1e9
+	})
+	return peakGF
+}
+
+// BenchmarkGEMMPeak reports the GEMM rate the encoder figures are compared to.
+func BenchmarkGEMMPeak(b *testing.B) {
+	lib := ortLibrary(b)
+	peak := gemmPeak(b, lib, runtime.NumCPU())
+	for b.Loop() {
+	}
+	b.ReportMetric(peak, "GFLOP/s")
+}
+
+func benchEncoder(b *testing.B, batch int) *Encoder {
+	b.Helper()
+	dir := vitB32Folder(b)
+	enc, err := NewEncoder(Options{
+		LibraryPath: ortLibrary(b), ModelDir: dir, Device: "cpu", BatchSize: batch,
+		Logger: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { enc.Close() })
+	return enc
+}
+
+// BenchmarkVisionEncoder runs the ViT-B/32-shaped vision tower on
+// preprocessed batches: images/s and that throughput as a share of the GEMM
+// peak measured in the same run.
+func BenchmarkVisionEncoder(b *testing.B) {
+	c := onnxgen.ViTB32()
+	for _, batch := range []int{1, 8, 32} {
+		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
+			enc := benchEncoder(b, batch)
+			peak := gemmPeak(b, enc.opts.LibraryPath, enc.opts.Threads)
+			chw := 3 * c.ImageSize * c.ImageSize
+			pix := make([]float32, batch*chw)
+			rng := rand.New(rand.NewPCG(1, 2))
+			for i := range pix {
+				pix[i] = float32(rng.NormFloat64())
+			}
+			emb := make([]float32, batch*c.EmbedDim)
+			if err := enc.runVision(pix, batch, emb); err != nil { // warm-up
+				b.Fatal(err)
+			}
+			start := time.Now()
+			n := 0
+			for b.Loop() {
+				if err := enc.runVision(pix, batch, emb); err != nil {
+					b.Fatal(err)
+				}
+				n += batch
+			}
+			rate := float64(n) / time.Since(start).Seconds()
+			b.ReportMetric(rate, "images/s")
+			b.ReportMetric(rate*c.VisionFLOPs()/1e9/peak, "of-peak")
+			b.ReportMetric(peak, "peak-GFLOP/s")
+		})
+	}
+}
+
+// BenchmarkTextEncoder runs the ViT-B/32-shaped text tower on tokenized
+// captions: texts/s and share of the GEMM peak.
+func BenchmarkTextEncoder(b *testing.B) {
+	c := onnxgen.ViTB32()
+	for _, batch := range []int{1, 8, 32} {
+		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
+			enc := benchEncoder(b, batch)
+			peak := gemmPeak(b, enc.opts.LibraryPath, enc.opts.Threads)
+			ids := make([]int64, batch*ContextLength)
+			for j := range batch {
+				if _, err := enc.Tokenizer().Encode(ids[j*ContextLength:(j+1)*ContextLength], fmt.Sprintf("a photo depicts a cat on the grass %d", j)); err != nil {
+					b.Fatal(err)
+				}
+			}
+			emb := make([]float32, batch*c.EmbedDim)
+			if err := enc.runText(ids, batch, emb); err != nil {
+				b.Fatal(err)
+			}
+			start := time.Now()
+			n := 0
+			for b.Loop() {
+				if err := enc.runText(ids, batch, emb); err != nil {
+					b.Fatal(err)
+				}
+				n += batch
+			}
+			rate := float64(n) / time.Since(start).Seconds()
+			b.ReportMetric(rate, "texts/s")
+			b.ReportMetric(rate*c.TextFLOPs()/1e9/peak, "of-peak")
+		})
+	}
+}
+
+// BenchmarkEndToEnd scores 640×480 JPEG files (read, decode, resize, crop,
+// normalize on the worker pool, encode, score) and compares the image rate
+// with the encoder-only rate measured in the same benchmark at the same
+// batch size.
+func BenchmarkEndToEnd(b *testing.B) {
+	const batch, nImages = 32, 96
+	c := onnxgen.ViTB32()
+	enc := benchEncoder(b, batch)
+	dir := b.TempDir()
+	paths := make([]string, nImages)
+	for i, data := range testJPEGs(b, nImages, 640, 480) {
+		paths[i] = filepath.Join(dir, fmt.Sprintf("%03d.jpg", i))
+		if err := os.WriteFile(paths[i], data, 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	load := func(i int) ([]byte, error) { return os.ReadFile(paths[i]) }
+	samples := make([]Sample, nImages)
+	for i := range samples {
+		samples[i] = Sample{Image: i, Caption: fmt.Sprintf("a cat on the grass %d", i)}
+	}
+
+	// Encoder-only: the same number of images as preprocessed batches.
+	pix := make([]float32, batch*3*c.ImageSize*c.ImageSize)
+	emb := make([]float32, batch*c.EmbedDim)
+	if err := enc.runVision(pix, batch, emb); err != nil {
+		b.Fatal(err)
+	}
+	start := time.Now()
+	for range nImages / batch {
+		if err := enc.runVision(pix, batch, emb); err != nil {
+			b.Fatal(err)
+		}
+	}
+	encoderRate := nImages / time.Since(start).Seconds()
+
+	ctx := context.Background()
+	var total time.Duration
+	runs := 0
+	for b.Loop() {
+		start := time.Now()
+		if _, err := enc.EncodeImages(ctx, nImages, load); err != nil {
+			b.Fatal(err)
+		}
+		total += time.Since(start)
+		runs++
+	}
+	e2eRate := float64(runs*nImages) / total.Seconds()
+	// Scoring itself (captions through the text tower, cosines) on top.
+	start = time.Now()
+	if _, err := enc.Score(ctx, samples, nImages, load, Metrics{CLIPScore: true}); err != nil {
+		b.Fatal(err)
+	}
+	scoreRate := nImages / time.Since(start).Seconds()
+	b.ReportMetric(encoderRate, "encoder-images/s")
+	b.ReportMetric(e2eRate, "e2e-images/s")
+	b.ReportMetric(e2eRate/encoderRate, "e2e/encoder")
+	b.ReportMetric(scoreRate, "scored-captions/s")
+}
