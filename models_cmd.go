@@ -104,6 +104,7 @@ func modelsPull(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	client, err := hub.NewClient(hub.Options{
 		Endpoint:    *endpoint,
 		Token:       strings.TrimSpace(os.Getenv("HF_TOKEN")),
+		UserAgent:   "capeval/" + versionString(),
 		Progress:    stderr,
 		Interactive: modelsIsTerminal(stderr),
 	})

@@ -249,6 +249,9 @@ func (h *fakeHub) serveFile(w http.ResponseWriter, r *http.Request, name string)
 		h.badRange[name]--
 	}
 	h.mu.Unlock()
+	if ua := r.Header.Get("User-Agent"); !strings.HasPrefix(ua, "capeval") {
+		h.t.Errorf("download of %s sent User-Agent %q", name, ua)
+	}
 	if r.Header.Get("Accept-Encoding") != "identity" {
 		h.t.Errorf("download of %s sent Accept-Encoding %q, want identity", name, r.Header.Get("Accept-Encoding"))
 	}

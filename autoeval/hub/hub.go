@@ -78,6 +78,8 @@ type Options struct {
 	Endpoint string
 	// Token, when set, is sent as "Authorization: Bearer <token>".
 	Token string
+	// UserAgent names the client to the hub; empty means "capeval".
+	UserAgent string
 	// HTTPClient sends the requests; nil means a client with connect and
 	// response-header timeouts that follows redirects and honours the proxy
 	// environment variables.
@@ -104,6 +106,7 @@ type Options struct {
 type Client struct {
 	endpoint    string
 	token       string
+	userAgent   string
 	http        *http.Client
 	progress    io.Writer
 	interactive bool
@@ -127,6 +130,7 @@ func NewClient(opts Options) (*Client, error) {
 	c := &Client{
 		endpoint:    endpoint,
 		token:       opts.Token,
+		userAgent:   opts.UserAgent,
 		http:        opts.HTTPClient,
 		progress:    opts.Progress,
 		interactive: opts.Interactive,
@@ -142,6 +146,9 @@ func NewClient(opts Options) (*Client, error) {
 		// body that stops flowing by the stall timer.
 		tr.ResponseHeaderTimeout = time.Minute
 		c.http = &http.Client{Transport: tr}
+	}
+	if c.userAgent == "" {
+		c.userAgent = "capeval"
 	}
 	if c.progress == nil {
 		c.progress = io.Discard
@@ -250,8 +257,10 @@ func (c *Client) Info(ctx context.Context, repo, revision string) (*RepoInfo, er
 	return &info, nil
 }
 
-// authorize adds the bearer token when one is configured.
+// authorize adds the User-Agent, and the bearer token when one is
+// configured.
 func (c *Client) authorize(req *http.Request) {
+	req.Header.Set("User-Agent", c.userAgent)
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
