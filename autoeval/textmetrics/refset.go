@@ -388,6 +388,8 @@ func (rs *ReferenceSet) ensureCIDEr(m *refImage) {
 	nrefs, width := m.numRefs(), len(m.grams)
 	if cap(m.vals) < nrefs*width {
 		m.vals = make([]float64, nrefs*width)
+	}
+	if m.norms == nil {
 		m.norms = make([]float64, nrefs*maxGramOrder)
 	}
 	m.vals = m.vals[:nrefs*width]
