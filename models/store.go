@@ -88,6 +88,9 @@ func Open(ctx context.Context, dsn string, dataDir string, log *slog.Logger) (*S
 		// Single statements are atomic already; the implicit transaction gorm
 		// adds around each write would cost an extra fsync on SQLite.
 		SkipDefaultTransaction: true,
+		// Open checks the connection itself: SQLite's first connection needs
+		// a retry that gorm's automatic ping would not give it.
+		DisableAutomaticPing: true,
 		Logger: logger.NewSlogLogger(log, logger.Config{
 			SlowThreshold:             500 * time.Millisecond,
 			LogLevel:                  logger.Warn,
@@ -124,11 +127,7 @@ func openSQLite(ctx context.Context, path string, cfg *gorm.Config, log *slog.Lo
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("models: open SQLite %s: create its directory: %w", path, err)
 	}
-	db, err := gorm.Open(sqlite.Open(path+"?"+sqlitePragmas), cfg)
-	if err != nil {
-		return nil, fmt.Errorf("models: open SQLite %s: %w", path, err)
-	}
-	sqlDB, err := db.DB()
+	sqlDB, err := sql.Open(sqlite.DriverName, path+"?"+sqlitePragmas)
 	if err != nil {
 		return nil, fmt.Errorf("models: open SQLite %s: %w", path, err)
 	}
@@ -140,11 +139,11 @@ func openSQLite(ctx context.Context, path string, cfg *gorm.Config, log *slog.Lo
 	sqlDB.SetMaxIdleConns(n)
 	sqlDB.SetConnMaxLifetime(0)
 	sqlDB.SetConnMaxIdleTime(0)
-	s := &Store{db: db, sqlDB: sqlDB, dialect: DialectSQLite, log: log}
 
-	// WAL cannot be enabled on some file systems (network mounts); the
-	// durability argument above depends on it, so refuse rather than run
-	// silently in another journal mode.
+	// The first connection before gorm's, which queries at once: see
+	// firstJournalMode. WAL cannot be enabled on some file systems (network
+	// mounts); the durability argument above depends on it, so refuse rather
+	// than run silently in another journal mode.
 	mode, err := firstJournalMode(ctx, sqlDB)
 	if err != nil {
 		_ = sqlDB.Close()
@@ -154,6 +153,12 @@ func openSQLite(ctx context.Context, path string, cfg *gorm.Config, log *slog.Lo
 		_ = sqlDB.Close()
 		return nil, fmt.Errorf("models: open SQLite %s: journal mode is %q, not WAL; put the database on a local file system", path, mode)
 	}
+	db, err := gorm.Open(sqlite.New(sqlite.Config{Conn: sqlDB}), cfg)
+	if err != nil {
+		_ = sqlDB.Close()
+		return nil, fmt.Errorf("models: open SQLite %s: %w", path, err)
+	}
+	s := &Store{db: db, sqlDB: sqlDB, dialect: DialectSQLite, log: log}
 	log.Debug("database opened", "dialect", DialectSQLite, "path", path)
 	return s, nil
 }
