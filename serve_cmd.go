@@ -69,7 +69,7 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	fmt.Fprintf(stdout, "capeval %s serving at http://%s\n", versionString(), ln.Addr())
 	log.Info("serving", "addr", ln.Addr().String(), "db", store.Dialect(), "version", versionString())
-	return server.New(cfg, store, log).Serve(ctx, ln)
+	return server.New(cfg, store, server.Services{}, log).Serve(ctx, ln)
 }
 
 func migrateCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -29,10 +29,16 @@ type Store interface {
 	BumpTokenVersion(ctx context.Context, id int64) (int64, error)
 }
 
+// Services are the domain services the handlers call, built in main. Each
+// field's interface is declared beside the handlers that use it.
+type Services struct {
+}
+
 // Server is the capeval HTTP application.
 type Server struct {
 	cfg    Config
 	store  Store
+	svc    Services
 	log    *slog.Logger
 	tokens *tokenIssuer
 	logins *loginLimiter
@@ -40,10 +46,11 @@ type Server struct {
 }
 
 // New builds the echo app with every route registered.
-func New(cfg Config, store Store, log *slog.Logger) *Server {
+func New(cfg Config, store Store, svc Services, log *slog.Logger) *Server {
 	s := &Server{
 		cfg:    cfg,
 		store:  store,
+		svc:    svc,
 		log:    log,
 		tokens: &tokenIssuer{key: []byte(cfg.JWTSecret), ttl: cfg.TokenTTL, now: time.Now},
 		logins: newLoginLimiter(5, 15*time.Minute, time.Now),

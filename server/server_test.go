@@ -44,7 +44,7 @@ func newTestApp(t *testing.T) *testApp {
 	}
 	cfg.JWTSecret = strings.Repeat("k", 32)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	app := &testApp{t: t, srv: New(cfg, store, log), store: store, users: map[models.Role]*models.User{}, secret: cfg.JWTSecret}
+	app := &testApp{t: t, srv: New(cfg, store, Services{}, log), store: store, users: map[models.Role]*models.User{}, secret: cfg.JWTSecret}
 	for _, role := range []models.Role{models.RoleAdmin, models.RoleLead, models.RoleAnnotator, "disabled"} {
 		r := role
 		if role == "disabled" {
