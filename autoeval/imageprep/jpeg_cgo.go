@@ -6,6 +6,7 @@ package imageprep
 #cgo LDFLAGS: -ljpeg
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <setjmp.h>
 #include <jpeglib.h>
 #include <jerror.h>
@@ -40,14 +41,30 @@ static void capeval_emit_message(j_common_ptr cinfo, int level) {
 
 enum { CAPEVAL_OK = 0, CAPEVAL_ERR = 1, CAPEVAL_SIZE = 2, CAPEVAL_TRUNCATED = 3 };
 
+// The result comes back by value so Go passes no pointers to its stack
+// (which would move those variables to the heap on every call); msg is
+// malloc'ed only for CAPEVAL_ERR and freed by the caller.
+typedef struct {
+	int rc, w, h;
+	char *msg;
+} capeval_result;
+
+static char *capeval_strdup(const char *s) {
+	size_t n = strlen(s) + 1;
+	char *d = malloc(n);
+	if (d != NULL) memcpy(d, s, n);
+	return d;
+}
+
 // capeval_jpeg reads the header (header_only) or decodes the whole image to
 // packed RGB in out, which must hold want_w*want_h*3 bytes. CMYK and YCCK
 // files are decoded to CMYK and converted as PIL does: Adobe files store the
 // inks inverted, then R = (255-C)(255-K)/255 rounded.
-static int capeval_jpeg(const unsigned char *data, unsigned long size, int header_only,
-		unsigned char *out, int want_w, int want_h, int *w, int *h, char *msg, int msglen) {
+static capeval_result capeval_jpeg(const unsigned char *data, unsigned long size, int header_only,
+		unsigned char *out, int want_w, int want_h) {
 	struct jpeg_decompress_struct cinfo;
 	capeval_jerr jerr;
+	capeval_result res = {CAPEVAL_OK, 0, 0, NULL};
 	unsigned char *volatile cmyk = NULL;
 	cinfo.err = jpeg_std_error(&jerr.pub);
 	jerr.pub.error_exit = capeval_error_exit;
@@ -57,28 +74,32 @@ static int capeval_jpeg(const unsigned char *data, unsigned long size, int heade
 	if (setjmp(jerr.jump)) {
 		jpeg_destroy_decompress(&cinfo);
 		free(cmyk);
-		snprintf(msg, msglen, "%s", jerr.msg);
-		return CAPEVAL_ERR;
+		res.rc = CAPEVAL_ERR;
+		res.msg = capeval_strdup(jerr.msg);
+		return res;
 	}
 	jpeg_create_decompress(&cinfo);
 	jpeg_mem_src(&cinfo, data, size);
 	jpeg_read_header(&cinfo, TRUE);
-	*w = (int)cinfo.image_width;
-	*h = (int)cinfo.image_height;
+	res.w = (int)cinfo.image_width;
+	res.h = (int)cinfo.image_height;
 	if (header_only) {
 		jpeg_destroy_decompress(&cinfo);
-		return jerr.truncated ? CAPEVAL_TRUNCATED : CAPEVAL_OK;
+		res.rc = jerr.truncated ? CAPEVAL_TRUNCATED : CAPEVAL_OK;
+		return res;
 	}
-	if (*w != want_w || *h != want_h) {
+	if (res.w != want_w || res.h != want_h) {
 		jpeg_destroy_decompress(&cinfo);
-		return CAPEVAL_SIZE;
+		res.rc = CAPEVAL_SIZE;
+		return res;
 	}
 	int is_cmyk = cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK;
 	cinfo.out_color_space = is_cmyk ? JCS_CMYK : JCS_RGB;
 	jpeg_start_decompress(&cinfo);
 	if ((int)cinfo.output_width != want_w || (int)cinfo.output_height != want_h) {
 		jpeg_destroy_decompress(&cinfo);
-		return CAPEVAL_SIZE;
+		res.rc = CAPEVAL_SIZE;
+		return res;
 	}
 	size_t stride = (size_t)want_w * 3;
 	if (!is_cmyk) {
@@ -93,8 +114,9 @@ static int capeval_jpeg(const unsigned char *data, unsigned long size, int heade
 		cmyk = malloc((size_t)want_w * 4);
 		if (cmyk == NULL) {
 			jpeg_destroy_decompress(&cinfo);
-			snprintf(msg, msglen, "out of memory");
-			return CAPEVAL_ERR;
+			res.rc = CAPEVAL_ERR;
+			res.msg = capeval_strdup("out of memory");
+			return res;
 		}
 		int inv = cinfo.saw_Adobe_marker ? 255 : 0;
 		while (cinfo.output_scanline < cinfo.output_height) {
@@ -113,7 +135,8 @@ static int capeval_jpeg(const unsigned char *data, unsigned long size, int heade
 	jpeg_finish_decompress(&cinfo);
 	jpeg_destroy_decompress(&cinfo);
 	free(cmyk);
-	return jerr.truncated ? CAPEVAL_TRUNCATED : CAPEVAL_OK;
+	res.rc = jerr.truncated ? CAPEVAL_TRUNCATED : CAPEVAL_OK;
+	return res;
 }
 */
 import "C"
@@ -129,19 +152,26 @@ const jpegDecoder = "libjpeg-turbo"
 
 var errTruncatedJPEG = errors.New("imageprep: decode jpeg: premature end of data (truncated file)")
 
+// cMessage returns and frees the message of a CAPEVAL_ERR result.
+func cMessage(res C.capeval_result) string {
+	if res.msg == nil {
+		return "unknown libjpeg error"
+	}
+	defer C.free(unsafe.Pointer(res.msg))
+	return C.GoString(res.msg)
+}
+
 // jpegSize reads the JPEG header with libjpeg, so that every file libjpeg can
 // decode (arithmetic coding, 12-bit, ...) gets the same pixel-limit check.
 func jpegSize(data []byte) (w, h int, err error) {
-	var cw, ch C.int
-	var msg [C.JMSG_LENGTH_MAX]C.char
-	rc := C.capeval_jpeg((*C.uchar)(unsafe.Pointer(&data[0])), C.ulong(len(data)), 1, nil, 0, 0, &cw, &ch, &msg[0], C.int(len(msg)))
-	switch rc {
+	res := C.capeval_jpeg((*C.uchar)(unsafe.Pointer(&data[0])), C.ulong(len(data)), 1, nil, 0, 0)
+	switch res.rc {
 	case C.CAPEVAL_OK:
-		return int(cw), int(ch), nil
+		return int(res.w), int(res.h), nil
 	case C.CAPEVAL_TRUNCATED:
 		return 0, 0, errTruncatedJPEG
 	}
-	return 0, 0, fmt.Errorf("imageprep: read jpeg header: %s", C.GoString(&msg[0]))
+	return 0, 0, fmt.Errorf("imageprep: read jpeg header: %s", cMessage(res))
 }
 
 // decodeJPEG decodes straight into packed RGB scanlines with libjpeg-turbo,
@@ -149,17 +179,15 @@ func jpegSize(data []byte) (w, h int, err error) {
 // equal PIL's on the same library.
 func decodeJPEG(data []byte, w, h int, buf []uint8) (rgbImage, error) {
 	pix := grow(buf, w*h*3)
-	var cw, ch C.int
-	var msg [C.JMSG_LENGTH_MAX]C.char
-	rc := C.capeval_jpeg((*C.uchar)(unsafe.Pointer(&data[0])), C.ulong(len(data)), 0,
-		(*C.uchar)(unsafe.Pointer(&pix[0])), C.int(w), C.int(h), &cw, &ch, &msg[0], C.int(len(msg)))
-	switch rc {
+	res := C.capeval_jpeg((*C.uchar)(unsafe.Pointer(&data[0])), C.ulong(len(data)), 0,
+		(*C.uchar)(unsafe.Pointer(&pix[0])), C.int(w), C.int(h))
+	switch res.rc {
 	case C.CAPEVAL_OK:
 		return rgbImage{Pix: pix, W: w, H: h, Stride: 3 * w}, nil
 	case C.CAPEVAL_TRUNCATED:
 		return rgbImage{}, errTruncatedJPEG
 	case C.CAPEVAL_SIZE:
-		return rgbImage{}, fmt.Errorf("imageprep: decode jpeg: size %dx%d differs from the header's %dx%d", int(cw), int(ch), w, h)
+		return rgbImage{}, fmt.Errorf("imageprep: decode jpeg: size %dx%d differs from the header's %dx%d", int(res.w), int(res.h), w, h)
 	}
-	return rgbImage{}, fmt.Errorf("imageprep: decode jpeg: %s", C.GoString(&msg[0]))
+	return rgbImage{}, fmt.Errorf("imageprep: decode jpeg: %s", cMessage(res))
 }

@@ -1,6 +1,7 @@
 package imageprep
 
 import (
+	"bytes"
 	"encoding/binary"
 	"image"
 	"image/png"
@@ -162,4 +163,106 @@ func compare(got, want []float32) (maxDiff, meanDiff float64, nDiff int) {
 		maxDiff = max(maxDiff, d)
 	}
 	return maxDiff, sum / float64(len(got)), nDiff
+}
+
+// TestPreprocessVariantsMatchPIL covers the other config shapes against
+// PIL: a crop larger than the resized image along one axis (HF pads with
+// zeros) and an exact height×width resize.
+func TestPreprocessVariantsMatchPIL(t *testing.T) {
+	lut := loadLUT(t)
+	pad := DefaultConfig()
+	pad.ShortestEdge, pad.CropHeight, pad.CropWidth = 160, 192, 144
+	exact := DefaultConfig()
+	exact.ShortestEdge, exact.ResizeHeight, exact.ResizeWidth = 0, 200, 150
+	exact.CropHeight, exact.CropWidth = 128, 128
+	tests := []struct {
+		variant string
+		cfg     Config
+		images  []string
+	}{
+		{"pad", pad, []string{"png_rgb_300x300.png", "jpeg_480x640.jpg", "png_rgb_100x50.png"}},
+		{"exact", exact, []string{"png_rgb_300x300.png", "jpeg_1000x300.jpg"}},
+	}
+	for _, tt := range tests {
+		p, err := NewPreprocessor(tt.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range tt.images {
+			t.Run(tt.variant+"/"+name, func(t *testing.T) {
+				if strings.HasSuffix(name, ".jpg") && jpegDecoder != "libjpeg-turbo" {
+					t.Skip("exact JPEG comparison needs the libjpeg-turbo decoder")
+				}
+				data, err := os.ReadFile(filepath.Join("testdata", "images", name))
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := loadReference(t, filepath.Join(tt.variant, name), &lut)
+				got := make([]float32, 3*tt.cfg.CropHeight*tt.cfg.CropWidth)
+				if err := p.Preprocess(data, got); err != nil {
+					t.Fatalf("Preprocess: %v", err)
+				}
+				if maxDiff, meanDiff, nDiff := compare(got, want); nDiff > 0 {
+					t.Errorf("%d values differ from PIL's (max %.5f, mean %.6f)", nDiff, maxDiff, meanDiff)
+				}
+			})
+		}
+	}
+}
+
+// TestPreprocessImageMatchesPreprocess checks that an image decoded by the
+// caller goes through the same conversion as the bytes.
+func TestPreprocessImageMatchesPreprocess(t *testing.T) {
+	for _, name := range []string{"png_rgba_320x240.png", "png_paletted_256x200.png", "png_grey16_200x150.png"} {
+		t.Run(name, func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join("testdata", "images", name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			img, err := png.Decode(bytes.NewReader(data))
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := NewPreprocessor(DefaultConfig())
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := make([]float32, 3*224*224)
+			got := make([]float32, 3*224*224)
+			if err := p.Preprocess(data, want); err != nil {
+				t.Fatal(err)
+			}
+			if err := p.PreprocessImage(img, got); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, n := compare(got, want); n > 0 {
+				t.Errorf("%d values differ", n)
+			}
+		})
+	}
+}
+
+// TestPreprocessAllocs guards the no-allocation steady state of the JPEG path
+// that the encoder's workers rely on.
+func TestPreprocessAllocs(t *testing.T) {
+	if jpegDecoder != "libjpeg-turbo" {
+		t.Skip("image/jpeg allocates its planes")
+	}
+	data, err := os.ReadFile(filepath.Join("testdata", "images", "jpeg_640x480.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewPreprocessor(DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := make([]float32, 3*224*224)
+	allocs := testing.AllocsPerRun(10, func() {
+		if err := p.Preprocess(data, dst); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs > 0 {
+		t.Errorf("Preprocess allocates %.1f times per JPEG, want 0", allocs)
+	}
 }

@@ -10,6 +10,7 @@ grey JPEG, progressive 4:4:4 JPEG).
 
 Outputs, kept small and lossless:
   refs/<image>.png  the 224x224 uint8 crop, the last integer step;
+  refs/<variant>/<image>.png  the same for the VARIANTS configs;
   lut.bin           float32 little-endian [3][256], the normalised value of
                     each byte per channel.
 The script checks that the float32 tensor equals lut[channel][crop] element
@@ -40,10 +41,24 @@ def derive_inputs():
     Image.open("images/png_grey_333x250.png").save("images/jpeg_grey_333x250.jpg", quality=90)
 
 
-def hf_output_size(w, h):
+# Other preprocessor configs, on a few images: a crop larger than the resized
+# image along one axis (zero padding) and an exact (height, width) resize.
+VARIANTS = {
+    "pad": {"size": {"shortest_edge": 160}, "crop": (192, 144),
+            "images": ["png_rgb_300x300.png", "jpeg_480x640.jpg", "png_rgb_100x50.png"]},
+    "exact": {"size": {"height": 200, "width": 150}, "crop": (128, 128),
+              "images": ["png_rgb_300x300.png", "jpeg_1000x300.jpg"]},
+}
+
+
+def hf_output_size(w, h, size=None):
     # get_resize_output_image_size(default_to_square=False): (height, width)
+    size = size or {"shortest_edge": SHORTEST_EDGE}
+    if "height" in size:
+        return size["height"], size["width"]
+    edge = size["shortest_edge"]
     short, long = (w, h) if w <= h else (h, w)
-    new_short, new_long = SHORTEST_EDGE, int(SHORTEST_EDGE * long / short)
+    new_short, new_long = edge, int(edge * long / short)
     return (new_long, new_short) if w <= h else (new_short, new_long)
 
 
@@ -68,15 +83,15 @@ def normalize(u):
     return (x - mean) / std
 
 
-def reference(path):
+def reference(path, size=None, crop=CROP):
     im = Image.open(path)
     if im.mode != "RGB":
         im = im.convert("RGB")
     arr = np.array(im)
     h, w = arr.shape[:2]
-    nh, nw = hf_output_size(w, h)
+    nh, nw = hf_output_size(w, h, size)
     resized = np.array(Image.fromarray(arr).resize((nw, nh), resample=Image.BICUBIC, reducing_gap=None))
-    u = center_crop(resized, *CROP)
+    u = center_crop(resized, *crop)
     return u, normalize(u)
 
 
@@ -92,6 +107,14 @@ def main():
             assert np.array_equal(t[..., c], lut[c][u[..., c]]), name
         Image.fromarray(u).save(os.path.join("refs", name + ".png"), optimize=True)
         print(name, u.shape, file=sys.stderr)
+    for vname, v in VARIANTS.items():
+        os.makedirs(os.path.join("refs", vname), exist_ok=True)
+        for name in v["images"]:
+            u, t = reference(os.path.join("images", name), v["size"], v["crop"])
+            for c in range(3):
+                assert np.array_equal(t[..., c], lut[c][u[..., c]]), name
+            Image.fromarray(u).save(os.path.join("refs", vname, name + ".png"), optimize=True)
+            print(vname, name, u.shape, file=sys.stderr)
 
 
 if __name__ == "__main__":
