@@ -100,13 +100,13 @@ func decodeRGB(data []byte, maxPixels int, buf []uint8, pureJPEG bool) (rgbImage
 	if format == FormatJPEG {
 		return decodeJPEG(data, w, h, buf)
 	}
+	if format == FormatGIF {
+		return decodeGIF(data, w, h, buf)
+	}
 	var img image.Image
 	switch format {
 	case FormatPNG:
 		img, err = png.Decode(bytes.NewReader(data))
-	case FormatGIF:
-		// The first frame, as PIL opens it.
-		img, err = gif.Decode(bytes.NewReader(data))
 	case FormatWebP:
 		img, err = webp.Decode(bytes.NewReader(data))
 	}

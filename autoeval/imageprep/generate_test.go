@@ -147,6 +147,28 @@ func encodeGIF(m *image.NRGBA, rng *rand.Rand) ([]byte, error) {
 	return b.Bytes(), err
 }
 
+// encodeGIFOffset writes a GIF whose only frame is smaller than the logical
+// screen and has a transparent index whose stored colour is not black: PIL
+// fills the rest of the screen with that index and keeps its colour.
+func encodeGIFOffset(m *image.NRGBA, rng *rand.Rand) ([]byte, error) {
+	p := paletted(m, rng).(*image.Paletted)
+	const ti = 5
+	p.Palette[ti] = color.RGBA{}
+	w, h := m.Rect.Dx(), m.Rect.Dy()
+	frame := p.SubImage(image.Rect(w/10, h/12, w-w/8, h-h/9)).(*image.Paletted)
+	var b bytes.Buffer
+	err := gif.EncodeAll(&b, &gif.GIF{
+		Image:  []*image.Paletted{frame},
+		Delay:  []int{0},
+		Config: image.Config{ColorModel: p.Palette, Width: w, Height: h},
+	})
+	out := b.Bytes()
+	// The global colour table starts at byte 13: give the transparent
+	// entry a colour.
+	copy(out[13+3*ti:], []byte{77, 88, 99})
+	return out, err
+}
+
 // testImages are drawn by drawPicture; sizes cover landscape, portrait,
 // square, no resize (224×224), upscaling (100×50), odd sizes and a wide
 // panorama.
@@ -166,6 +188,7 @@ var testImages = []testImage{
 	{"png_rgba16_180x260.png", 180, 260, 13, encodePNG(rgba16)},
 	{"png_rgb16_240x180.png", 240, 180, 14, encodePNG(rgb16)},
 	{"gif_300x200.gif", 300, 200, 15, encodeGIF},
+	{"gif_offset_transparent_260x180.gif", 260, 180, 16, encodeGIFOffset},
 }
 
 // drawPicture draws a deterministic test picture: a colour gradient, hard

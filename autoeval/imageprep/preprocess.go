@@ -61,8 +61,22 @@ func (p *Preprocessor) Preprocess(data []byte, dst []float32) error {
 	if err != nil {
 		return err
 	}
-	p.rgb = m.Pix[:cap(m.Pix)]
-	return p.process(m, dst)
+	err = p.process(m, dst)
+	p.keep(m.Pix)
+	return err
+}
+
+// keepBytes bounds the decode buffer a Preprocessor keeps between images:
+// one huge image should not pin hundreds of megabytes in every worker.
+const keepBytes = 4096 * 4096 * 3
+
+// keep retains buf for the next image unless it is too big.
+func (p *Preprocessor) keep(buf []uint8) {
+	if cap(buf) > keepBytes {
+		p.rgb = nil
+		return
+	}
+	p.rgb = buf[:cap(buf)]
 }
 
 // PreprocessImage is Preprocess for an image already decoded in Go. The
@@ -73,8 +87,9 @@ func (p *Preprocessor) PreprocessImage(img image.Image, dst []float32) error {
 		return err
 	}
 	m := toRGB(img, p.rgb)
-	p.rgb = m.Pix[:cap(m.Pix)]
-	return p.process(m, dst)
+	err := p.process(m, dst)
+	p.keep(m.Pix)
+	return err
 }
 
 // Preprocess is a one-shot Preprocessor.Preprocess. Callers that process many
