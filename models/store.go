@@ -127,10 +127,7 @@ func openSQLite(ctx context.Context, path string, cfg *gorm.Config, log *slog.Lo
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("models: open SQLite %s: create its directory: %w", path, err)
 	}
-	sqlDB, err := sql.Open(sqlite.DriverName, path+"?"+sqlitePragmas)
-	if err != nil {
-		return nil, fmt.Errorf("models: open SQLite %s: %w", path, err)
-	}
+	sqlDB := sql.OpenDB(utcConnector{dsn: path + "?" + sqlitePragmas, drv: &sqlite3.SQLiteDriver{}})
 	// WAL gives concurrent readers; writers queue on the write lock (busy
 	// timeout), so a few connections are plenty. Connections are kept: each
 	// new one re-runs the pragmas.

@@ -360,3 +360,54 @@ func TestSQLiteConcurrentWritersDoNotDeadlock(t *testing.T) {
 		t.Errorf("CountUsers = %d, %v; want %d", n, err, 2*workers*each)
 	}
 }
+
+// SQLite keeps times as text; whatever zone a caller uses, the text is UTC,
+// so that comparisons and ORDER BY in SQL follow time order.
+func TestSQLiteWritesTimesInUTC(t *testing.T) {
+	s := modelstest.NewStore(t)
+	f := seedFixture(t, s)
+	db := s.GormDB()
+	east := time.FixedZone("UTC+5", 5*3600)
+	expires := time.Date(2030, 1, 2, 8, 0, 0, 0, east) // 03:00 UTC
+	if err := db.Model(&models.Lease{}).Where("id = ?", f.lease.ID).Update("expires_at", expires).Error; err != nil {
+		t.Fatal(err)
+	}
+	var text string
+	if err := db.Raw("SELECT expires_at || '' FROM leases WHERE id = ?", f.lease.ID).Scan(&text).Error; err != nil {
+		t.Fatal(err)
+	}
+	if text != "2030-01-02 03:00:00+00:00" {
+		t.Errorf("stored text = %q, want UTC", text)
+	}
+	tests := []struct {
+		name  string
+		at    time.Time
+		count int64
+	}{
+		{"a minute before, in UTC+5", time.Date(2030, 1, 2, 7, 59, 0, 0, east), 0},
+		{"a minute after, in UTC-8", time.Date(2030, 1, 1, 19, 1, 0, 0, time.FixedZone("UTC-8", -8*3600)), 1},
+		{"same instant, pointer", expires, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var n int64
+			arg := any(tt.at)
+			if tt.name == "same instant, pointer" {
+				arg = &tt.at
+			}
+			if err := db.Model(&models.Lease{}).Where("expires_at < ?", arg).Count(&n).Error; err != nil {
+				t.Fatal(err)
+			}
+			if n != tt.count {
+				t.Errorf("leases expiring before %v = %d, want %d", tt.at, n, tt.count)
+			}
+		})
+	}
+	var l models.Lease
+	if err := db.Take(&l, f.lease.ID).Error; err != nil {
+		t.Fatal(err)
+	}
+	if !l.ExpiresAt.Equal(expires) || l.ExpiresAt.Location() != time.UTC {
+		t.Errorf("read back %v, want %v in UTC", l.ExpiresAt, expires)
+	}
+}
