@@ -11,6 +11,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"capeval/annotation"
 	"capeval/frontend"
 	"capeval/models"
 )
@@ -23,6 +24,9 @@ type apiError struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
 	Field   string `json:"field,omitempty"`
+	// Problems lists every problem of an invalid input (up to 20) when
+	// there are several; Field is then the first one's.
+	Problems []annotation.Problem `json:"problems,omitempty"`
 }
 
 func (e *apiError) Error() string { return e.Message }
@@ -66,9 +70,22 @@ func (s *Server) toAPIError(err error) *apiError {
 	var ae *apiError
 	var he *echo.HTTPError
 	var mbe *http.MaxBytesError
+	var ve *annotation.ValidationError
 	switch {
 	case errors.As(err, &ae):
 		return ae
+	case errors.As(err, &ve):
+		out := &apiError{Status: http.StatusBadRequest, Code: "invalid_input", Message: ve.Error(), Problems: ve.Problems}
+		if len(ve.Problems) > 0 {
+			out.Field = ve.Problems[0].Where
+		}
+		return out
+	case errors.Is(err, annotation.ErrInvalid):
+		return &apiError{Status: http.StatusBadRequest, Code: "invalid_input", Message: err.Error()}
+	case errors.Is(err, annotation.ErrNotFound):
+		return &apiError{Status: http.StatusNotFound, Code: "not_found", Message: err.Error()}
+	case errors.Is(err, annotation.ErrConflict):
+		return &apiError{Status: http.StatusConflict, Code: "conflict", Message: err.Error()}
 	case errors.As(err, &mbe):
 		return &apiError{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large",
 			Message: fmt.Sprintf("request body is larger than the limit of %d bytes", mbe.Limit)}
