@@ -41,10 +41,18 @@ export async function api(method, path, body) {
   }
   if (!res.ok) {
     const e = (data && data.error) || {};
-    throw new ApiError(res.status, e.code || `http_${res.status}`, e.message || fallbackMessage(res.status),
+    throw new ApiError(res.status, e.code || `http_${res.status}`, sentence(e.message) || fallbackMessage(res.status),
       e.field || '', res.headers.get('Retry-After'));
   }
   return data;
+}
+
+// sentence shows a server message ("wrong email or password", written for
+// logs and API clients) as a sentence on the page.
+function sentence(message) {
+  if (typeof message !== 'string' || message === '') return '';
+  const text = message.charAt(0).toUpperCase() + message.slice(1);
+  return /[.!?]$/.test(text) ? text : `${text}.`;
 }
 
 function fallbackMessage(status) {

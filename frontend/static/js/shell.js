@@ -4,7 +4,7 @@
 // gets the user back, or never resumes when the visitor is sent to /login.
 
 import { api } from './api.js';
-import { busy, clearErrors, formValues, showError, showStatus } from './forms.js';
+import { busy, clearErrors, formValues, showError } from './forms.js';
 
 // Which sections each role may open; the server enforces the same rules.
 const LINKS = {
@@ -152,9 +152,20 @@ async function changePassword(form, dialog) {
       return;
     }
     form.reset();
-    showStatus(form, 'Password changed.', true);
-    setTimeout(() => dialog.close(), 1200);
+    dialog.close();
+    announce('Password changed. Other sessions of this account have been signed out.');
   });
+}
+
+/** announce shows a short confirmation at the top of the page and reads it to screen readers. */
+export function announce(text) {
+  let box = document.getElementById('shell-notice');
+  if (!box) {
+    box = el('p', { id: 'shell-notice', class: 'notice notice-ok', role: 'status' });
+    const main = document.getElementById('main');
+    main.prepend(box);
+  }
+  box.textContent = text;
 }
 
 function field(id, name, label, autocomplete) {
