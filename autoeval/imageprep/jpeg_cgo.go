@@ -58,8 +58,9 @@ static char *capeval_strdup(const char *s) {
 
 // capeval_jpeg reads the header (header_only) or decodes the whole image to
 // packed RGB in out, which must hold want_w*want_h*3 bytes. CMYK and YCCK
-// files are decoded to CMYK and converted as PIL does: Adobe files store the
-// inks inverted, then R = (255-C)(255-K)/255 rounded.
+// files are decoded to CMYK and converted as PIL does: PIL reads every
+// four-component JPEG as inverted ("CMYK;I", Adobe's convention), with or
+// without an Adobe marker, then R = (255-C)(255-K)/255 rounded.
 static capeval_result capeval_jpeg(const unsigned char *data, unsigned long size, int header_only,
 		unsigned char *out, int want_w, int want_h) {
 	struct jpeg_decompress_struct cinfo;
@@ -118,7 +119,7 @@ static capeval_result capeval_jpeg(const unsigned char *data, unsigned long size
 			res.msg = capeval_strdup("out of memory");
 			return res;
 		}
-		int inv = cinfo.saw_Adobe_marker ? 255 : 0;
+		const int inv = 255;
 		while (cinfo.output_scanline < cinfo.output_height) {
 			unsigned char *dst = out + cinfo.output_scanline * stride;
 			JSAMPROW row = cmyk;

@@ -128,12 +128,21 @@ func TestPreprocessMatchesPIL(t *testing.T) {
 				}
 				want := loadReference(t, name, &lut)
 				got := make([]float32, 3*cfg.CropHeight*cfg.CropWidth)
-				if err := p.Preprocess(data, got); err != nil {
+				pureJPEG := strings.HasSuffix(name, ".jpg") && (dec.pureJPEG || jpegDecoder == "image/jpeg")
+				err = p.Preprocess(data, got)
+				if pureJPEG && strings.Contains(name, "noadobe") {
+					// image/jpeg refuses four-component JPEGs without an
+					// Adobe marker, which PIL and libjpeg read.
+					if err == nil {
+						t.Fatal("image/jpeg decoded a CMYK JPEG without Adobe marker; update this test")
+					}
+					return
+				}
+				if err != nil {
 					t.Fatalf("Preprocess: %v", err)
 				}
 				maxDiff, meanDiff, nDiff := compare(got, want)
 				t.Logf("max %.5f mean %.6f, %d of %d values differ", maxDiff, meanDiff, nDiff, len(got))
-				pureJPEG := strings.HasSuffix(name, ".jpg") && (dec.pureJPEG || jpegDecoder == "image/jpeg")
 				maxTol := maxAbsTol
 				if pureJPEG {
 					maxTol = pureJPEGMaxAbsTol

@@ -39,6 +39,12 @@ def derive_inputs():
     rgba.save("images/webp_rgba_lossy_320x240.webp", quality=80, method=4)
     Image.open("images/png_rgb_225x400.png").convert("CMYK").save("images/jpeg_cmyk_225x400.jpg", quality=90)
     Image.open("images/png_grey_333x250.png").save("images/jpeg_grey_333x250.jpg", quality=90)
+    # The same CMYK file without its Adobe APP14 segment: PIL still reads it
+    # as inverted CMYK.
+    data = open("images/jpeg_cmyk_225x400.jpg", "rb").read()
+    i = data.index(b"\xff\xee")
+    n = int.from_bytes(data[i + 2:i + 4], "big")
+    open("images/jpeg_cmyk_noadobe_225x400.jpg", "wb").write(data[:i] + data[i + 2 + n:])
 
 
 # Other preprocessor configs, on a few images: a crop larger than the resized
