@@ -8,6 +8,14 @@
 // database whose recorded version is newer than the newest embedded file is
 // refused, so that an old binary never writes into a schema it does not know.
 //
+// A schema change is always the next number, added to both folders (a test
+// checks that they carry the same versions). SQLite cannot alter most of a
+// table in place: create the new table, copy, drop the old one, rename. The
+// runner makes that safe by switching foreign key enforcement off around each
+// SQLite migration (otherwise dropping a parent table deletes its rows and
+// cascades into the children) and running PRAGMA foreign_key_check before the
+// commit.
+//
 // The package imports none of capeval's packages.
 package migrations
 
@@ -243,12 +251,18 @@ func newerError(current, latest int) error {
 // with BEGIN IMMEDIATE and re-reads the version inside it, so a migration that
 // another process applied meanwhile is skipped, not run twice.
 func Apply(ctx context.Context, db *sql.DB, dialect string, log *slog.Logger) (applied []int, err error) {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
 	ms, err := List(dialect)
 	if err != nil {
 		return nil, err
+	}
+	return apply(ctx, db, dialect, log, ms)
+}
+
+// apply is Apply for a given list of migrations, so that tests can run
+// migrations that are not embedded.
+func apply(ctx context.Context, db *sql.DB, dialect string, log *slog.Logger, ms []Migration) (applied []int, err error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
 	}
 	latest := latestOf(ms)
 
@@ -262,6 +276,17 @@ func Apply(ctx context.Context, db *sql.DB, dialect string, log *slog.Logger) (a
 	defer conn.Close()
 
 	r := runner{conn: conn, dialect: dialect}
+	if dialect == DialectSQLite {
+		restore, ferr := r.foreignKeysOff(ctx)
+		if ferr != nil {
+			return nil, ferr
+		}
+		defer func() {
+			if rerr := restore(); rerr != nil && err == nil {
+				err = rerr
+			}
+		}()
+	}
 	if dialect == DialectPostgres {
 		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, advisoryLockKey); err != nil {
 			return nil, fmt.Errorf("migrations: take the advisory lock: %w", err)
@@ -323,6 +348,9 @@ func Apply(ctx context.Context, db *sql.DB, dialect string, log *slog.Logger) (a
 			if _, err := conn.ExecContext(ctx, m.sql); err != nil {
 				return fmt.Errorf("migrations: apply %04d_%s (%s): %w", m.Version, m.Name, dialect, err)
 			}
+			if err := r.checkForeignKeys(ctx); err != nil {
+				return fmt.Errorf("migrations: apply %04d_%s (%s): %w", m.Version, m.Name, dialect, err)
+			}
 			if _, err := conn.ExecContext(ctx, r.insertSQL(), m.Version, m.Name, time.Now().UTC()); err != nil {
 				return fmt.Errorf("migrations: record %04d_%s: %w", m.Version, m.Name, err)
 			}
@@ -347,6 +375,65 @@ func Apply(ctx context.Context, db *sql.DB, dialect string, log *slog.Logger) (a
 type runner struct {
 	conn    *sql.Conn
 	dialect string
+}
+
+// foreignKeysOff switches SQLite's foreign key enforcement off on the
+// runner's connection and returns the function that restores it. SQLite
+// cannot alter most of a table in place: a migration rebuilds it (create the
+// new table, copy, drop the old, rename), and with enforcement on, DROP TABLE
+// of a parent first deletes its rows, which cascades into the children. The
+// pragma has no effect inside a transaction, so it is set around them;
+// checkForeignKeys verifies the result before each commit instead.
+func (r runner) foreignKeysOff(ctx context.Context) (restore func() error, err error) {
+	var was int
+	if err := r.conn.QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&was); err != nil {
+		return nil, fmt.Errorf("migrations: read foreign_keys: %w", err)
+	}
+	if _, err := r.conn.ExecContext(ctx, "PRAGMA foreign_keys = OFF"); err != nil {
+		return nil, fmt.Errorf("migrations: switch foreign keys off: %w", err)
+	}
+	return func() error {
+		rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if _, err := r.conn.ExecContext(rctx, fmt.Sprintf("PRAGMA foreign_keys = %d", was)); err != nil {
+			// Never hand a connection without enforcement back to the pool.
+			_ = r.conn.Raw(func(any) error { return driver.ErrBadConn })
+			return fmt.Errorf("migrations: restore foreign_keys: %w", err)
+		}
+		return nil
+	}, nil
+}
+
+// checkForeignKeys fails when a migration left rows that break a foreign key
+// (SQLite only; PostgreSQL enforces them throughout).
+func (r runner) checkForeignKeys(ctx context.Context) error {
+	if r.dialect != DialectSQLite {
+		return nil
+	}
+	rows, err := r.conn.QueryContext(ctx, "PRAGMA foreign_key_check")
+	if err != nil {
+		return fmt.Errorf("foreign key check: %w", err)
+	}
+	defer rows.Close()
+	var problems []string
+	for rows.Next() {
+		var table, parent string
+		var rowid sql.NullInt64
+		var fk int
+		if err := rows.Scan(&table, &rowid, &parent, &fk); err != nil {
+			return fmt.Errorf("foreign key check: %w", err)
+		}
+		if len(problems) < 5 {
+			problems = append(problems, fmt.Sprintf("%s row %d references a missing %s", table, rowid.Int64, parent))
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("foreign key check: %w", err)
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("foreign keys broken: %s", strings.Join(problems, "; "))
+	}
+	return nil
 }
 
 func (r runner) createTableSQL() string {
