@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
 	"reflect"
 	"testing"
+	"time"
 
 	"capeval/models"
 	"capeval/models/modelstest"
@@ -141,4 +143,41 @@ func TestEmbeddingsRoundTrip(t *testing.T) {
 			})
 		}
 	})
+}
+
+// BenchmarkEmbeddings writes and reads back 10,000 CLIP-sized (512-d)
+// vectors: the cache traffic of scoring a 10,000-caption campaign.
+func BenchmarkEmbeddings(b *testing.B) {
+	vecs := randomVectors(rand.New(rand.NewPCG(3, 4)), 10_000, 512, "h")
+	hashes := make([]string, 0, len(vecs))
+	for h := range vecs {
+		hashes = append(hashes, h)
+	}
+	for _, kind := range modelstest.Stores {
+		b.Run(kind, func(b *testing.B) {
+			if kind == models.DialectPostgres && os.Getenv(modelstest.PostgresDSNEnv) == "" {
+				b.Skipf("%s is not set", modelstest.PostgresDSNEnv)
+			}
+			ctx := context.Background()
+			var put, get time.Duration
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				s := modelstest.New(b, kind)
+				b.StartTimer()
+				start := time.Now()
+				if err := s.PutEmbeddings(ctx, "clip", "text", vecs); err != nil {
+					b.Fatal(err)
+				}
+				put += time.Since(start)
+				start = time.Now()
+				got, err := s.Embeddings(ctx, "clip", "text", hashes)
+				if err != nil || len(got) != len(vecs) {
+					b.Fatalf("Embeddings = %d vectors, %v", len(got), err)
+				}
+				get += time.Since(start)
+			}
+			b.ReportMetric(float64(put.Milliseconds())/float64(b.N), "ms-put/10k")
+			b.ReportMetric(float64(get.Milliseconds())/float64(b.N), "ms-get/10k")
+		})
+	}
 }

@@ -191,6 +191,10 @@ func openPostgres(ctx context.Context, dsn string, cfg *gorm.Config, log *slog.L
 	if err != nil {
 		return nil, fmt.Errorf("models: open PostgreSQL %s: %w", redactDSN(dsn), err)
 	}
+	// Name the sessions, so that pg_stat_activity shows whose they are.
+	if _, ok := connCfg.RuntimeParams["application_name"]; !ok {
+		connCfg.RuntimeParams["application_name"] = "capeval"
+	}
 	// pgx returns timestamptz in the local zone; ask for UTC so that times read
 	// back alike from SQLite and PostgreSQL.
 	utc := stdlib.OptionAfterConnect(func(_ context.Context, c *pgx.Conn) error {
