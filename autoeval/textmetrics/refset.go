@@ -47,6 +47,8 @@ type ReferenceSet struct {
 	built   bool
 	mu      sync.Mutex
 
+	workers []*hypWorker // per-worker buffers, reused by every Score
+
 	vocab map[string]int32 // token → id; "" is 0 (ROUGE-L's empty token)
 	grams *gramTable       // every reference n-gram, ids 0..numGrams-1
 
@@ -78,8 +80,8 @@ type refImage struct {
 	// order pycocoevalcap's dicts iterate in), in a flat array with offsets.
 	refGrams []gramCount
 	refOff   []int32
-	// CIDEr-D vectors for idf generation cidGen: vals[r*len(grams)+local]
-	// and norms[r*4+n-1].
+	// CIDEr-D vectors for idf generation cidGen: vals[k] is refGrams[k]'s
+	// tf·idf, norms[r*4+n-1] the norm of reference r's order-n vector.
 	vals   []float64
 	norms  []float64
 	cidGen int
@@ -169,7 +171,7 @@ func parallel(workers, n int, fn func(worker, i int)) {
 }
 
 // tokenizedImage is an image's references after tokenizing, before
-// interning.
+// interning: spans into buf, with per-reference offsets.
 type tokenizedImage struct {
 	buf          []byte
 	words, rouge []span
@@ -177,63 +179,129 @@ type tokenizedImage struct {
 	rougeOff     []int32
 }
 
+// worker returns worker w's reusable state, creating it on first use.
+func (rs *ReferenceSet) worker(w int) *hypWorker {
+	for len(rs.workers) <= w {
+		rs.workers = append(rs.workers, nil)
+	}
+	if rs.workers[w] == nil {
+		rs.workers[w] = &hypWorker{}
+	}
+	return rs.workers[w]
+}
+
 // build tokenizes and interns the references and derives the per-image
 // n-gram tables. Tokenizing and the per-image work run in parallel; interning
-// runs in image order so ids do not depend on scheduling.
+// runs in image order so ids do not depend on scheduling. Per-image data are
+// windows into per-worker arenas, so building allocates little.
 func (rs *ReferenceSet) build() {
-	workers := rs.opts.workers()
+	workers := min(rs.opts.workers(), max(1, len(rs.images)))
+	for w := 0; w < workers; w++ {
+		rs.worker(w)
+	}
 	toks := make([]tokenizedImage, len(rs.images))
-	tks := make([]tokenizer, workers)
-	parallel(workers, len(rs.images), func(w, i int) {
-		tk := &tks[w]
-		tk.reset()
-		p := rs.pending[i]
-		var ti tokenizedImage
-		ti.wordOff = make([]int32, 1, len(p.refs)+1)
-		ti.rougeOff = make([]int32, 1, len(p.refs)+1)
+	arenas := make([]struct {
+		words, rouge      []span
+		wordOff, rougeOff []int32
+	}, workers)
+	// Size the arenas from the text length (a token takes at least two bytes
+	// with its separator) so that they rarely grow.
+	textBytes := 0
+	for _, p := range rs.pending {
 		for _, ref := range p.refs {
-			ti.words, ti.rouge = tk.captionViews(ref, p.tokenize, ti.words, ti.rouge)
-			ti.wordOff = append(ti.wordOff, int32(len(ti.words)))
-			ti.rougeOff = append(ti.rougeOff, int32(len(ti.rouge)))
+			textBytes += len(ref)
 		}
-		ti.buf = append([]byte(nil), tk.buf...)
-		toks[i] = ti
+	}
+	perWorker := textBytes/workers + 1024
+	for w := range arenas {
+		a := &arenas[w]
+		a.words = make([]span, 0, perWorker/4)
+		a.rouge = make([]span, 0, perWorker/4)
+		rs.workers[w].tk.buf = make([]byte, 0, perWorker)
+	}
+	parallel(workers, len(rs.images), func(w, i int) {
+		tk := &rs.workers[w].tk
+		a := &arenas[w]
+		p := rs.pending[i]
+		w0, r0, o0 := len(a.words), len(a.rouge), len(a.wordOff)
+		for _, ref := range p.refs {
+			a.words, a.rouge = tk.captionViews(ref, p.tokenize, a.words, a.rouge)
+			a.wordOff = append(a.wordOff, int32(len(a.words)-w0))
+			a.rougeOff = append(a.rougeOff, int32(len(a.rouge)-r0))
+		}
+		toks[i] = tokenizedImage{
+			buf:      tk.buf,
+			words:    a.words[w0:len(a.words):len(a.words)],
+			rouge:    a.rouge[r0:len(a.rouge):len(a.rouge)],
+			wordOff:  a.wordOff[o0:len(a.wordOff):len(a.wordOff)],
+			rougeOff: a.rougeOff[o0:len(a.rougeOff):len(a.rougeOff)],
+		}
 	})
 	rs.pending = nil
 
-	// Intern tokens and n-grams in image order.
-	rs.vocab = map[string]int32{"": 0}
-	totalWords := 0
+	// Intern tokens and n-grams in image order, into flat arrays.
+	totalWords, totalRouge, totalRefs, totalGrams := 0, 0, 0, 0
 	for i := range toks {
 		totalWords += len(toks[i].words)
+		totalRouge += len(toks[i].rouge)
+		totalRefs += len(toks[i].wordOff) + 1 // an offset per reference, and a leading 0
 	}
-	rs.grams = newGramTable(totalWords * 3)
-	gramIDs := make([][]int32, len(toks)) // per image: per ref, n-major gram ids
+	totalGrams = 4 * totalWords
+	rs.vocab = make(map[string]int32, totalWords/8+16)
+	rs.vocab[""] = 0
+	rs.grams = newGramTable(totalWords + totalWords/4)
+	wordIDs := make([]int32, 0, totalWords)
+	rougeIDs := make([]int32, 0, totalRouge)
+	offs := make([]int32, 0, 2*totalRefs)
+	gramIDs := make([]int32, 0, totalGrams)
+	gramStart := make([]int32, len(toks)+1)
 	for i := range toks {
 		ti := &toks[i]
 		img := &rs.images[i]
-		img.wordOff, img.rougeOff = ti.wordOff, ti.rougeOff
-		img.wordIDs = rs.internSpans(ti.buf, ti.words)
+		offs = append(offs, 0)
+		offs = append(offs, ti.wordOff...)
+		img.wordOff = offs[len(offs)-len(ti.wordOff)-1 : len(offs) : len(offs)]
+		w0 := len(wordIDs)
+		wordIDs = rs.internSpans(wordIDs, ti.buf, ti.words)
+		img.wordIDs = wordIDs[w0:len(wordIDs):len(wordIDs)]
 		if sameSpans(ti.words, ti.rouge) {
-			img.rougeIDs = img.wordIDs
+			img.rougeIDs, img.rougeOff = img.wordIDs, img.wordOff
 		} else {
-			img.rougeIDs = rs.internSpans(ti.buf, ti.rouge)
+			offs = append(offs, 0)
+			offs = append(offs, ti.rougeOff...)
+			img.rougeOff = offs[len(offs)-len(ti.rougeOff)-1 : len(offs) : len(offs)]
+			r0 := len(rougeIDs)
+			rougeIDs = rs.internSpans(rougeIDs, ti.buf, ti.rouge)
+			img.rougeIDs = rougeIDs[r0:len(rougeIDs):len(rougeIDs)]
 		}
-		var ids []int32
 		for r := 0; r < img.numRefs(); r++ {
-			ids = rs.internGrams(ids, img.wordIDs[img.wordOff[r]:img.wordOff[r+1]])
+			gramIDs = rs.internGrams(gramIDs, img.wordIDs[img.wordOff[r]:img.wordOff[r+1]])
 		}
-		gramIDs[i] = ids
+		gramStart[i+1] = int32(len(gramIDs))
 	}
 
-	// Per-image n-gram tables, in parallel.
+	// Per-image n-gram tables, in parallel. An image has at most as many
+	// distinct n-grams as n-gram occurrences, so each gets a window of that
+	// size in shared arrays; the windows do not overlap.
 	numGrams := rs.grams.count
-	scratch := make([]gramScratch, workers)
+	grams := make([]int32, len(gramIDs))
+	maxCount := make([]int32, len(gramIDs))
+	refGrams := make([]gramCount, len(gramIDs))
+	refOff := make([]int32, totalRefs)
+	refStart := make([]int32, len(toks)+1)
+	for i := range toks {
+		refStart[i+1] = refStart[i] + int32(len(toks[i].wordOff)+1)
+	}
 	parallel(workers, len(rs.images), func(w, i int) {
-		sc := &scratch[w]
-		sc.ensure(numGrams)
-		rs.images[i].index(gramIDs[i], rs.grams.order, sc)
+		hw := rs.workers[w]
+		hw.sc.ensure(numGrams)
+		a, b := gramStart[i], gramStart[i+1]
+		rs.images[i].index(gramIDs[a:b], rs.grams.order, &hw.sc,
+			grams[a:b:b], maxCount[a:b:b], refGrams[a:b:b], refOff[refStart[i]:refStart[i+1]:refStart[i+1]])
 	})
+	for _, hw := range rs.workers {
+		hw.tk = tokenizer{} // the reference text is no longer needed
+	}
 	rs.built = true
 }
 
@@ -250,19 +318,19 @@ func sameSpans(a, b []span) bool {
 	return true
 }
 
-// internSpans interns the tokens buf[sp] and returns their ids.
-func (rs *ReferenceSet) internSpans(buf []byte, spans []span) []int32 {
-	ids := make([]int32, len(spans))
-	for j, sp := range spans {
+// internSpans appends the ids of the tokens buf[sp] to dst, interning new
+// ones.
+func (rs *ReferenceSet) internSpans(dst []int32, buf []byte, spans []span) []int32 {
+	for _, sp := range spans {
 		tok := buf[sp.start:sp.end]
 		id, ok := rs.vocab[string(tok)]
 		if !ok {
 			id = int32(len(rs.vocab))
 			rs.vocab[string(tok)] = id
 		}
-		ids[j] = id
+		dst = append(dst, id)
 	}
-	return ids
+	return dst
 }
 
 // internGrams appends the ids of every n-gram of words, n = 1..4, n-major
@@ -283,65 +351,72 @@ func (rs *ReferenceSet) internGrams(dst []int32, words []int32) []int32 {
 	return dst
 }
 
-// gramScratch is one worker's dense scratch arrays indexed by global n-gram
+// gramScratch is one worker's dense scratch array indexed by global n-gram
 // id; stamps tell which entries belong to the current image or reference, so
-// nothing is cleared between uses.
+// nothing is cleared between uses. The four fields of an id share a cache
+// line.
 type gramScratch struct {
-	imgStamp []int32 // == curImg: local index valid
-	local    []int32
-	refStamp []int32 // == curRef: refPos valid
-	refPos   []int32
-	curImg   int32
-	curRef   int32
+	e      []scratchEntry
+	curImg int32
+	curRef int32
+}
+
+type scratchEntry struct {
+	imgStamp int32 // == curImg: local is valid
+	local    int32 // index in the current image's n-grams
+	refStamp int32 // == curRef: refPos is valid
+	refPos   int32 // position in the current reference's (or hypothesis') list
 }
 
 func (sc *gramScratch) ensure(n int) {
-	if len(sc.imgStamp) >= n {
+	if len(sc.e) >= n {
 		return
 	}
-	sc.imgStamp = make([]int32, n)
-	sc.local = make([]int32, n)
-	sc.refStamp = make([]int32, n)
-	sc.refPos = make([]int32, n)
+	sc.e = make([]scratchEntry, n)
 	sc.curImg, sc.curRef = 0, 0
 }
 
 // index derives the image's distinct n-grams, BLEU's maximum counts and the
 // per-reference n-gram counts from the references' n-gram ids (n-major per
-// reference, as internGrams lays them out).
-func (m *refImage) index(ids []int32, order []uint8, sc *gramScratch) {
+// reference, as internGrams lays them out). The results go into the windows
+// the caller gives, each as long as ids (an upper bound), and are trimmed.
+func (m *refImage) index(ids []int32, order []uint8, sc *gramScratch, grams, maxCount []int32, refGrams []gramCount, refOff []int32) {
 	sc.curImg++
+	grams, maxCount, refGrams = grams[:0], maxCount[:0], refGrams[:0]
+	refOff = append(refOff[:0], 0)
 	pos := 0
-	m.refOff = make([]int32, 1, m.numRefs()+1)
 	for r := 0; r < m.numRefs(); r++ {
 		sc.curRef++
 		nw := int(m.wordOff[r+1] - m.wordOff[r])
-		refStart := len(m.refGrams)
+		refStart := len(refGrams)
 		for n := 1; n <= maxGramOrder && n <= nw; n++ {
 			for p := 0; p+n <= nw; p++ {
 				g := ids[pos]
 				pos++
-				if sc.imgStamp[g] != sc.curImg {
-					sc.imgStamp[g] = sc.curImg
-					sc.local[g] = int32(len(m.grams))
-					m.grams = append(m.grams, g)
-					m.maxCount = append(m.maxCount, 0)
+				e := &sc.e[g]
+				if e.imgStamp != sc.curImg {
+					e.imgStamp = sc.curImg
+					e.local = int32(len(grams))
+					grams = append(grams, g)
+					maxCount = append(maxCount, 0)
 				}
-				if sc.refStamp[g] != sc.curRef {
-					sc.refStamp[g] = sc.curRef
-					sc.refPos[g] = int32(len(m.refGrams))
-					m.refGrams = append(m.refGrams, gramCount{local: sc.local[g], n: int32(order[g])})
+				if e.refStamp != sc.curRef {
+					e.refStamp = sc.curRef
+					e.refPos = int32(len(refGrams))
+					refGrams = append(refGrams, gramCount{local: e.local, n: int32(order[g])})
 				}
-				m.refGrams[sc.refPos[g]].count++
+				refGrams[e.refPos].count++
 			}
 		}
-		for _, gc := range m.refGrams[refStart:] {
-			if gc.count > m.maxCount[gc.local] {
-				m.maxCount[gc.local] = gc.count
-			}
+		for _, gc := range refGrams[refStart:] {
+			maxCount[gc.local] = max(maxCount[gc.local], gc.count)
 		}
-		m.refOff = append(m.refOff, int32(len(m.refGrams)))
+		refOff = append(refOff, int32(len(refGrams)))
 	}
+	m.grams = grams[:len(grams):len(grams)]
+	m.maxCount = maxCount[:len(maxCount):len(maxCount)]
+	m.refGrams = refGrams[:len(refGrams):len(refGrams)]
+	m.refOff = refOff[:len(refOff):len(refOff)]
 }
 
 // prepareCIDEr computes the document frequencies over the references of the
@@ -357,6 +432,22 @@ func (rs *ReferenceSet) prepareCIDEr(evaluated []int32) {
 	refLen := math.Log(float64(len(evaluated)))
 	if rs.idf != nil && refLen == rs.refLen && equalInt32(df, rs.df) {
 		return
+	}
+	if rs.images[0].norms == nil {
+		// One allocation for every image's vectors.
+		nv, nn := 0, 0
+		for i := range rs.images {
+			m := &rs.images[i]
+			nv += len(m.refGrams)
+			nn += m.numRefs() * maxGramOrder
+		}
+		vals, norms := make([]float64, nv), make([]float64, nn)
+		for i := range rs.images {
+			m := &rs.images[i]
+			nv, nn = len(m.refGrams), m.numRefs()*maxGramOrder
+			m.vals, vals = vals[:nv:nv], vals[nv:]
+			m.norms, norms = norms[:nn:nn], norms[nn:]
+		}
 	}
 	rs.df, rs.refLen = df, refLen
 	rs.idf = make([]float64, len(df))
@@ -385,21 +476,12 @@ func (rs *ReferenceSet) ensureCIDEr(m *refImage) {
 	if m.cidGen == rs.idfGen {
 		return
 	}
-	nrefs, width := m.numRefs(), len(m.grams)
-	if cap(m.vals) < nrefs*width {
-		m.vals = make([]float64, nrefs*width)
-	}
-	if m.norms == nil {
-		m.norms = make([]float64, nrefs*maxGramOrder)
-	}
-	m.vals = m.vals[:nrefs*width]
-	clear(m.vals)
-	for r := 0; r < nrefs; r++ {
+	for r := 0; r < m.numRefs(); r++ {
 		var norm [maxGramOrder]float64
-		row := m.vals[r*width : (r+1)*width]
-		for _, gc := range m.refGrams[m.refOff[r]:m.refOff[r+1]] {
+		for k := m.refOff[r]; k < m.refOff[r+1]; k++ {
+			gc := m.refGrams[k]
 			v := float64(gc.count) * rs.idf[m.grams[gc.local]]
-			row[gc.local] = v
+			m.vals[k] = v
 			norm[gc.n-1] += v * v
 		}
 		for n := range norm {

@@ -84,13 +84,13 @@ func (rs *ReferenceSet) Score(hyps []Hypothesis, metrics ...Metric) (*Result, er
 	}
 
 	workers := rs.opts.workers()
-	ws := make([]*hypWorker, workers)
+	for w := 0; w < workers; w++ {
+		hw := rs.worker(w)
+		hw.vocabSize = int32(len(rs.vocab))
+		hw.sc.ensure(rs.grams.count)
+	}
 	parallel(workers, len(hyps), func(w, k int) {
-		hw := ws[w]
-		if hw == nil {
-			hw = rs.newHypWorker()
-			ws[w] = hw
-		}
+		hw := rs.workers[w]
 		img := &rs.images[evaluated[k]]
 		res.ImageIDs[k] = img.id
 		hw.prepare(rs, img, hyps[k])
@@ -184,12 +184,7 @@ type hypWorker struct {
 	sc         gramScratch             // imgStamp/local: current image; refStamp/refPos: this hypothesis
 	lcsRow     []int32
 	vocabSize  int32
-}
-
-func (rs *ReferenceSet) newHypWorker() *hypWorker {
-	hw := &hypWorker{vocabSize: int32(len(rs.vocab))}
-	hw.sc.ensure(rs.grams.count)
-	return hw
+	refRow     []float64 // one reference's CIDEr-D values by local n-gram index
 }
 
 // tokenID returns the id of a hypothesis token: the reference vocabulary's,
@@ -230,8 +225,8 @@ func (hw *hypWorker) prepare(rs *ReferenceSet, img *refImage, h Hypothesis) {
 	sc := &hw.sc
 	sc.curImg++
 	for li, g := range img.grams {
-		sc.imgStamp[g] = sc.curImg
-		sc.local[g] = int32(li)
+		sc.e[g].imgStamp = sc.curImg
+		sc.e[g].local = int32(li)
 	}
 	sc.curRef++ // marks the hypothesis' own distinct n-grams
 	words := hw.wordIDs
@@ -258,15 +253,16 @@ func (hw *hypWorker) prepare(rs *ReferenceSet, img *refImage, h Hypothesis) {
 func (hw *hypWorker) addGram(g, p, n int32) {
 	sc := &hw.sc
 	if g >= 0 {
-		if sc.refStamp[g] == sc.curRef {
-			hw.grams[sc.refPos[g]].count++
+		e := &sc.e[g]
+		if e.refStamp == sc.curRef {
+			hw.grams[e.refPos].count++
 			return
 		}
-		sc.refStamp[g] = sc.curRef
-		sc.refPos[g] = int32(len(hw.grams))
+		e.refStamp = sc.curRef
+		e.refPos = int32(len(hw.grams))
 		local := int32(-1)
-		if sc.imgStamp[g] == sc.curImg {
-			local = sc.local[g]
+		if e.imgStamp == sc.curImg {
+			local = e.local
 		}
 		hw.grams = append(hw.grams, hypGram{id: g, local: local, pos: p, count: 1, n: n})
 		return
@@ -398,9 +394,15 @@ func (hw *hypWorker) cider(rs *ReferenceSet, img *refImage) float64 {
 	lenH := max(0, len(hw.wordIDs)-1) // pycocoevalcap's "length": the bigram count
 
 	var score [maxGramOrder]float64
-	width := len(img.grams)
+	if cap(hw.refRow) < len(img.grams) {
+		hw.refRow = make([]float64, len(img.grams))
+	}
+	row := hw.refRow[:len(img.grams)] // all zero between uses
 	for r := 0; r < img.numRefs(); r++ {
-		row := img.vals[r*width : (r+1)*width]
+		lo, hi := img.refOff[r], img.refOff[r+1]
+		for k := lo; k < hi; k++ {
+			row[img.refGrams[k].local] = img.vals[k]
+		}
 		lenR := max(0, int(img.wordOff[r+1]-img.wordOff[r])-1)
 		delta := float64(lenH - lenR)
 		penalty := math.Pow(math.E, -(delta*delta)/(2*ciderSigma*ciderSigma))
@@ -420,6 +422,9 @@ func (hw *hypWorker) cider(rs *ReferenceSet, img *refImage) float64 {
 			}
 			val *= penalty
 			score[n] += val
+		}
+		for k := lo; k < hi; k++ {
+			row[img.refGrams[k].local] = 0
 		}
 	}
 	// np.mean of the four orders, then / references, × 10.

@@ -274,6 +274,10 @@ const (
 // scanWord tokenizes the word-like token that starts at i (a letter or a
 // digit) and returns where scanning continues.
 func (t *tokenizer) scanWord(s string, i int) int {
+	if e, ok := plainWordEnd(s, i); ok {
+		t.emit(s[i:e])
+		return e
+	}
 	bestEnd, bestShape := i, -1
 	try := func(end, shape int) {
 		if end > bestEnd {
@@ -330,6 +334,46 @@ func (t *tokenizer) scanWord(s string, i int) int {
 	return bestEnd
 }
 
+// plainWordEnd is the fast path for the common case, a run of ASCII letters
+// that no other shape can extend: it is followed by the end, white space or
+// punctuation that never joins a word, or by a period that ends the word
+// when the word is no abbreviation. It reports false when the full scan is
+// needed.
+func plainWordEnd(s string, i int) (int, bool) {
+	e := i
+	for e < len(s) && ('a' <= s[e] && s[e] <= 'z' || 'A' <= s[e] && s[e] <= 'Z') {
+		e++
+	}
+	if e == i {
+		return i, false
+	}
+	if _, _, split := splitWord(s[i:e]); split {
+		return i, false
+	}
+	if e == len(s) {
+		return e, true
+	}
+	switch s[e] {
+	case ' ', '\n', '\t', ',', ';', ':', '"', ')', ']', '!', '?':
+		return e, true
+	case '.':
+		if e-i == 1 || letterAt(s, e+1) {
+			return i, false // an initial, an acronym or a word with inner periods
+		}
+		if e-i <= 6 {
+			lower := s[i:e]
+			if strings.ContainsAny(lower, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") {
+				return i, false // abbreviation lists are checked on the slow path
+			}
+			if abbrevAnyCase[lower] {
+				return i, false
+			}
+		}
+		return e, true
+	}
+	return i, false
+}
+
 // clitic is a reduced form found after a word.
 type clitic struct {
 	text string // normalized text: 's 'm 'd 're 've 'll ('t for n't)
@@ -375,11 +419,10 @@ func splitWord(tok string) (string, string, bool) {
 	if len(tok) != 5 && len(tok) != 6 {
 		return "", "", false
 	}
-	switch strings.ToLower(tok) {
-	case "cannot":
-		return tok[:3], tok[3:], true
-	case "gonna", "gotta", "wanna", "lemme", "gimme":
-		return tok[:3], tok[3:], true
+	for _, w := range [...]string{"cannot", "gonna", "gotta", "wanna", "lemme", "gimme"} {
+		if strings.EqualFold(tok, w) {
+			return tok[:3], tok[3:], true
+		}
 	}
 	return "", "", false
 }

@@ -83,7 +83,20 @@ func (t *tokenizer) captionViews(text string, tokenize bool, words, rouge []span
 	}
 	for _, sp := range toks {
 		rouge = append(rouge, sp)
-		words = appendPySplit(words, t.buf, sp)
+		// Tokens never hold ASCII white space; only a non-ASCII one (a
+		// fraction's no-break space) can split.
+		ascii := true
+		for _, c := range t.buf[sp.start:sp.end] {
+			if c >= utf8.RuneSelf {
+				ascii = false
+				break
+			}
+		}
+		if ascii {
+			words = append(words, sp)
+		} else {
+			words = appendPySplit(words, t.buf, sp)
+		}
 	}
 	t.spans = t.spans[:first]
 	return words, rouge
