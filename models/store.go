@@ -195,6 +195,14 @@ func openPostgres(ctx context.Context, dsn string, cfg *gorm.Config, log *slog.L
 	if _, ok := connCfg.RuntimeParams["application_name"]; !ok {
 		connCfg.RuntimeParams["application_name"] = "capeval"
 	}
+	// pgx prepares every query and PostgreSQL switches a prepared statement
+	// to a generic plan after five runs. A generic plan cannot hash an IN list
+	// of parameters nor estimate it: reading 500 cached embeddings by hash went
+	// from 9 ms to 85 ms per query, a sequential scan comparing every row with
+	// every parameter. Planning each query costs well under a millisecond.
+	if _, ok := connCfg.RuntimeParams["plan_cache_mode"]; !ok {
+		connCfg.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
+	}
 	// pgx returns timestamptz in the local zone; ask for UTC so that times read
 	// back alike from SQLite and PostgreSQL.
 	utc := stdlib.OptionAfterConnect(func(_ context.Context, c *pgx.Conn) error {
