@@ -78,6 +78,19 @@ func TestOpenPostgres(t *testing.T) {
 	if err := s.Ping(context.Background()); err != nil {
 		t.Errorf("Ping: %v", err)
 	}
+	settings := []struct{ name, want string }{
+		{"plan_cache_mode", "force_custom_plan"},
+		{"application_name", "capeval"},
+	}
+	for _, tt := range settings {
+		var got string
+		if err := s.SQLDB().QueryRowContext(context.Background(), "SHOW "+tt.name).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != tt.want {
+			t.Errorf("%s = %q, want %q", tt.name, got, tt.want)
+		}
+	}
 }
 
 // The durability settings must hold on every pooled connection, not only on
