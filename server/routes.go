@@ -40,6 +40,13 @@ func (s *Server) routes() {
 	anyone.GET("/me", s.getMe)
 	anyone.POST("/me/password", s.changePassword)
 
+	lead := api.Group("", requireRole(models.RoleLead))
+	lead.GET("/campaigns", s.listCampaigns)
+	lead.POST("/campaigns", s.createCampaign)
+	lead.GET("/campaigns/:id", s.getCampaign)
+	lead.PATCH("/campaigns/:id", s.updateCampaign)
+	lead.GET("/campaigns/:id/audit", s.campaignAudit)
+
 	admin := api.Group("", requireRole(models.RoleAdmin))
 	admin.GET("/users", s.listUsers)
 	admin.POST("/users", s.createUser)

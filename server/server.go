@@ -32,6 +32,7 @@ type Store interface {
 // Services are the domain services the handlers call, built in main. Each
 // field's interface is declared beside the handlers that use it.
 type Services struct {
+	Campaigns CampaignService
 }
 
 // Server is the capeval HTTP application.

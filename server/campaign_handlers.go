@@ -1,0 +1,213 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"capeval/annotation"
+	"capeval/models"
+)
+
+// CampaignService is what the campaign handlers need (annotation.Campaigns).
+type CampaignService interface {
+	List(ctx context.Context) ([]models.CampaignSummary, error)
+	Get(ctx context.Context, id int64) (*annotation.Campaign, error)
+	Create(ctx context.Context, actorID int64, in annotation.NewCampaign) (*annotation.Campaign, error)
+	Update(ctx context.Context, actorID, id int64, p annotation.CampaignPatch) (*annotation.Campaign, error)
+	AuditLog(ctx context.Context, campaignID int64, limit int) ([]annotation.AuditRecord, error)
+}
+
+// campaignListItem is a campaign in the lead's list: no rubric or
+// documents, but how much it holds.
+type campaignListItem struct {
+	ID          int64                 `json:"id"`
+	Name        string                `json:"name"`
+	Description string                `json:"description"`
+	Mode        models.CampaignMode   `json:"mode"`
+	Status      models.CampaignStatus `json:"status"`
+	Counts      models.CampaignCounts `json:"counts"`
+	// Annotators is how many users are named; 0 means every annotator.
+	Annotators int64     `json:"annotators"`
+	CreatedAt  time.Time `json:"created_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
+}
+
+// annotatorRef is a user named in a request by ID (a JSON number) or email
+// (a JSON string).
+type annotatorRef string
+
+func (r *annotatorRef) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*r = annotatorRef(s)
+		return nil
+	}
+	var id int64
+	if err := json.Unmarshal(b, &id); err != nil || id <= 0 {
+		return fmt.Errorf("annotator %s: want a user id (a positive integer) or an email", b)
+	}
+	*r = annotatorRef(strconv.FormatInt(id, 10))
+	return nil
+}
+
+func refStrings(refs []annotatorRef) []string {
+	out := make([]string, len(refs))
+	for i, r := range refs {
+		out[i] = string(r)
+	}
+	return out
+}
+
+type createCampaignRequest struct {
+	Name        string         `json:"name"`
+	Description string         `json:"description"`
+	Mode        string         `json:"mode"`
+	Rubric      models.JSON    `json:"rubric"`
+	Annotators  []annotatorRef `json:"annotators"`
+}
+
+// updateCampaignRequest: absent fields stay as they are. For the JSON
+// documents an explicit null means reset (rubric to the default) or clear
+// (thresholds, blend weights).
+type updateCampaignRequest struct {
+	Name         *string         `json:"name"`
+	Description  *string         `json:"description"`
+	Mode         *string         `json:"mode"`
+	Status       *string         `json:"status"`
+	Rubric       models.JSON     `json:"rubric"`
+	Annotators   *[]annotatorRef `json:"annotators"`
+	Thresholds   models.JSON     `json:"thresholds"`
+	BlendWeights models.JSON     `json:"blend_weights"`
+}
+
+func (s *Server) campaigns() (CampaignService, error) {
+	if s.svc.Campaigns == nil {
+		return nil, &apiError{Status: http.StatusServiceUnavailable, Code: "not_configured", Message: "campaigns are not available in this server"}
+	}
+	return s.svc.Campaigns, nil
+}
+
+func campaignIDParam(c echo.Context) (int64, error) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, badRequest("id", "campaign id %q is not a positive integer", c.Param("id"))
+	}
+	return id, nil
+}
+
+func (s *Server) listCampaigns(c echo.Context) error {
+	svc, err := s.campaigns()
+	if err != nil {
+		return err
+	}
+	list, err := svc.List(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	items := make([]campaignListItem, len(list))
+	for i, x := range list {
+		items[i] = campaignListItem{ID: x.ID, Name: x.Name, Description: x.Description, Mode: x.Mode, Status: x.Status,
+			Counts: x.CampaignCounts, Annotators: x.Annotators, CreatedAt: x.CreatedAt, UpdatedAt: x.UpdatedAt}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"campaigns": items})
+}
+
+func (s *Server) createCampaign(c echo.Context) error {
+	svc, err := s.campaigns()
+	if err != nil {
+		return err
+	}
+	var req createCampaignRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	in := annotation.NewCampaign{Name: req.Name, Description: req.Description, Mode: models.CampaignMode(req.Mode),
+		Rubric: req.Rubric, Annotators: refStrings(req.Annotators)}
+	camp, err := svc.Create(c.Request().Context(), currentUser(c).ID, in)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set(echo.HeaderLocation, fmt.Sprintf("/api/v1/campaigns/%d", camp.ID))
+	return c.JSON(http.StatusCreated, camp)
+}
+
+func (s *Server) getCampaign(c echo.Context) error {
+	svc, err := s.campaigns()
+	if err != nil {
+		return err
+	}
+	id, err := campaignIDParam(c)
+	if err != nil {
+		return err
+	}
+	camp, err := svc.Get(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, camp)
+}
+
+func (s *Server) updateCampaign(c echo.Context) error {
+	svc, err := s.campaigns()
+	if err != nil {
+		return err
+	}
+	id, err := campaignIDParam(c)
+	if err != nil {
+		return err
+	}
+	var req updateCampaignRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	p := annotation.CampaignPatch{Name: req.Name, Description: req.Description, Rubric: req.Rubric,
+		Thresholds: req.Thresholds, BlendWeights: req.BlendWeights}
+	if req.Mode != nil {
+		p.Mode = (*models.CampaignMode)(req.Mode)
+	}
+	if req.Status != nil {
+		p.Status = (*models.CampaignStatus)(req.Status)
+	}
+	if req.Annotators != nil {
+		refs := refStrings(*req.Annotators)
+		p.Annotators = &refs
+	}
+	camp, err := svc.Update(c.Request().Context(), currentUser(c).ID, id, p)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, camp)
+}
+
+func (s *Server) campaignAudit(c echo.Context) error {
+	svc, err := s.campaigns()
+	if err != nil {
+		return err
+	}
+	id, err := campaignIDParam(c)
+	if err != nil {
+		return err
+	}
+	limit := 100
+	if q := c.QueryParam("limit"); q != "" {
+		if limit, err = strconv.Atoi(q); err != nil || limit < 1 || limit > annotation.MaxAuditLimit {
+			return badRequest("limit", "limit %q: want an integer from 1 to %d", q, annotation.MaxAuditLimit)
+		}
+	}
+	entries, err := svc.AuditLog(c.Request().Context(), id, limit)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"entries": entries})
+}
