@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 
+	"capeval/annotation"
 	"capeval/models"
 	"capeval/server"
 )
@@ -69,7 +70,10 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	fmt.Fprintf(stdout, "capeval %s serving at http://%s\n", versionString(), ln.Addr())
 	log.Info("serving", "addr", ln.Addr().String(), "db", store.Dialect(), "version", versionString())
-	return server.New(cfg, store, server.Services{}, log).Serve(ctx, ln)
+	svc := server.Services{
+		Campaigns: annotation.NewCampaigns(store, log),
+	}
+	return server.New(cfg, store, svc, log).Serve(ctx, ln)
 }
 
 func migrateCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
