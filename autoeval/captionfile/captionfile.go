@@ -82,6 +82,12 @@ type Options struct {
 	// OnImage, when set, receives the entries of a COCO annotation file's
 	// "images" array.
 	OnImage func(Image) error
+	// OnInvalid, when set, receives each record whose image id or caption
+	// is missing or invalid (an *Error wrapping ErrMissingField or
+	// ErrBadField), and the read goes on when it returns nil, so that a
+	// caller can report every bad record at once. Unset, the first such
+	// record ends the read with its error. Syntax errors always end it.
+	OnInvalid func(*Error) error
 }
 
 // Sentinel errors, wrapped by *Error.
@@ -141,15 +147,16 @@ func Read(r io.Reader, name string, opts Options, fn func(Record) error) error {
 			return err
 		}
 	}
+	rd := reader{name: name, opts: opts, fn: fn}
 	switch format {
 	case FormatAnnotations:
-		return readAnnotations(br, name, opts.OnImage, fn)
+		return rd.annotations(br)
 	case FormatResults:
-		return readResults(br, name, fn)
+		return rd.results(br)
 	case FormatJSONL:
-		return readJSONL(br, name, fn)
+		return rd.jsonl(br)
 	case FormatCSV:
-		return readCSV(br, name, fn)
+		return rd.csv(br)
 	}
 	return &Error{File: name, Offset: -1, Err: fmt.Errorf("%w: format %d", ErrFormat, format)}
 }
@@ -192,6 +199,22 @@ func Detect(name string, br *bufio.Reader) (Format, error) {
 }
 
 var utf8BOM = []byte{0xef, 0xbb, 0xbf}
+
+// reader holds what every format's reader needs.
+type reader struct {
+	name string
+	opts Options
+	fn   func(Record) error
+}
+
+// invalid handles a record with a bad field: passed to OnInvalid when set,
+// returned otherwise.
+func (rd *reader) invalid(e *Error) error {
+	if rd.opts.OnInvalid != nil {
+		return rd.opts.OnInvalid(e)
+	}
+	return e
+}
 
 // captionFields are the fields of one caption object; raw so that the
 // image id may be a number or a string and a missing caption is told from
@@ -325,26 +348,27 @@ func elementOffset(dec *json.Decoder) int64 {
 	return off
 }
 
-// decodeCaption decodes one caption object at off and passes it to fn.
-func decodeCaption(name string, dec *json.Decoder, off int64, fn func(Record) error) error {
+// decodeCaption decodes one caption object at off and passes it on.
+func (rd *reader) decodeCaption(dec *json.Decoder, off int64) error {
 	var c captionFields
 	if err := dec.Decode(&c); err != nil {
-		return jsonError(name, dec, err)
+		return jsonError(rd.name, dec, err)
 	}
 	rec, field, err := c.record()
 	if err != nil {
-		return &Error{File: name, Offset: off, Field: field, Err: err}
+		return rd.invalid(&Error{File: rd.name, Offset: off, Field: field, Err: err})
 	}
 	rec.Offset = off
-	return fn(rec)
+	return rd.fn(rec)
 }
 
-// readResults reads a COCO results file: [{"image_id", "caption"}, ...].
-func readResults(br *bufio.Reader, name string, fn func(Record) error) error {
+// results reads a COCO results file: [{"image_id", "caption"}, ...].
+func (rd *reader) results(br *bufio.Reader) error {
+	name := rd.name
 	skipBOM(br)
 	dec := json.NewDecoder(br)
 	err := eachElement(name, dec, "a results array [", func(off int64) error {
-		return decodeCaption(name, dec, off, fn)
+		return rd.decodeCaption(dec, off)
 	})
 	if err != nil {
 		return err
@@ -352,9 +376,10 @@ func readResults(br *bufio.Reader, name string, fn func(Record) error) error {
 	return expectEnd(name, dec)
 }
 
-// readAnnotations reads a COCO captions annotation file, streaming its
+// annotations reads a COCO captions annotation file, streaming its
 // "images" and "annotations" arrays and skipping other keys.
-func readAnnotations(br *bufio.Reader, name string, onImage func(Image) error, fn func(Record) error) error {
+func (rd *reader) annotations(br *bufio.Reader) error {
+	name := rd.name
 	skipBOM(br)
 	dec := json.NewDecoder(br)
 	if err := expectDelim(name, dec, '{', "an annotation object {"); err != nil {
@@ -371,11 +396,11 @@ func readAnnotations(br *bufio.Reader, name string, onImage func(Image) error, f
 		case "annotations":
 			sawAnnotations = true
 			err = eachElement(name, dec, `"annotations" array [`, func(off int64) error {
-				return decodeCaption(name, dec, off, fn)
+				return rd.decodeCaption(dec, off)
 			})
 		case "images":
 			err = eachElement(name, dec, `"images" array [`, func(off int64) error {
-				return decodeImage(name, dec, off, onImage)
+				return rd.decodeImage(dec, off)
 			})
 		default:
 			var skip json.RawMessage
@@ -397,7 +422,8 @@ func readAnnotations(br *bufio.Reader, name string, onImage func(Image) error, f
 }
 
 // decodeImage decodes one entry of "images".
-func decodeImage(name string, dec *json.Decoder, off int64, onImage func(Image) error) error {
+func (rd *reader) decodeImage(dec *json.Decoder, off int64) error {
+	name, onImage := rd.name, rd.opts.OnImage
 	var raw struct {
 		ID       json.RawMessage `json:"id"`
 		FileName string          `json:"file_name"`
@@ -409,7 +435,7 @@ func decodeImage(name string, dec *json.Decoder, off int64, onImage func(Image) 
 	}
 	id, err := canonicalID(raw.ID)
 	if err != nil {
-		return &Error{File: name, Offset: off, Field: "id", Err: err}
+		return rd.invalid(&Error{File: name, Offset: off, Field: "id", Err: err})
 	}
 	if onImage == nil {
 		return nil
@@ -432,8 +458,9 @@ func skipBOM(br *bufio.Reader) {
 	}
 }
 
-// readJSONL reads one caption object per line; blank lines are skipped.
-func readJSONL(br *bufio.Reader, name string, fn func(Record) error) error {
+// jsonl reads one caption object per line; blank lines are skipped.
+func (rd *reader) jsonl(br *bufio.Reader) error {
+	name := rd.name
 	skipBOM(br)
 	line := 0
 	for {
@@ -446,11 +473,14 @@ func readJSONL(br *bufio.Reader, name string, fn func(Record) error) error {
 					return &Error{File: name, Line: line, Err: fmt.Errorf("%w: %v", ErrSyntax, jerr)}
 				}
 				rec, field, rerr := c.record()
+				var ferr error
 				if rerr != nil {
-					return &Error{File: name, Line: line, Field: field, Err: rerr}
+					ferr = rd.invalid(&Error{File: name, Line: line, Field: field, Err: rerr})
+				} else {
+					rec.Line = line
+					ferr = rd.fn(rec)
 				}
-				rec.Line = line
-				if ferr := fn(rec); ferr != nil {
+				if ferr != nil {
 					return ferr
 				}
 			}

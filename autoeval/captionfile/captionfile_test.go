@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -179,5 +180,37 @@ func TestCOCOFiles(t *testing.T) {
 	}
 	if results != 1000 {
 		t.Errorf("%d results, want 1000", results)
+	}
+}
+
+func TestOnInvalidCollectsBadRecords(t *testing.T) {
+	tests := []struct {
+		name, file, content string
+		wantGood            int
+		wantBad             []string // positions
+	}{
+		{"results", "r.json", `[{"image_id": 1}, {"image_id": 2, "caption": "b"}, {"caption": "c"}]`, 1, []string{"byte 1", "byte 51"}},
+		{"JSON Lines", "r.jsonl", "{\"image_id\": 1}\n{\"image_id\": 2, \"caption\": \"b\"}\n{\"image_id\": [], \"caption\": \"c\"}\n", 1, []string{"line 1", "line 3"}},
+		{"CSV", "r.csv", "image_id,caption\n,a\n2,b\n", 1, []string{"line 2"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var bad []string
+			opts := Options{OnInvalid: func(e *Error) error {
+				if e.Line > 0 {
+					bad = append(bad, "line "+strconv.Itoa(e.Line))
+				} else {
+					bad = append(bad, "byte "+strconv.FormatInt(e.Offset, 10))
+				}
+				return nil
+			}}
+			good, err := readAll(tt.file, tt.content, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(good) != tt.wantGood || strings.Join(bad, ",") != strings.Join(tt.wantBad, ",") {
+				t.Errorf("%d good, bad at %v; want %d good, bad at %v", len(good), bad, tt.wantGood, tt.wantBad)
+			}
+		})
 	}
 }

@@ -9,10 +9,11 @@ import (
 	"strings"
 )
 
-// readCSV reads a CSV file whose header names an image_id and a caption
+// csv reads a CSV file whose header names an image_id and a caption
 // column (any case, any position; other columns are ignored). Quoted fields
 // may span lines; a record's line is the line it starts on.
-func readCSV(br *bufio.Reader, name string, fn func(Record) error) error {
+func (rd *reader) csv(br *bufio.Reader) error {
+	name := rd.name
 	skipBOM(br)
 	cr := csv.NewReader(br)
 	cr.ReuseRecord = true
@@ -49,9 +50,11 @@ func readCSV(br *bufio.Reader, name string, fn func(Record) error) error {
 		line, _ := cr.FieldPos(0)
 		id := strings.TrimSpace(row[idCol])
 		if id == "" {
-			return &Error{File: name, Line: line, Field: "image_id", Err: ErrMissingField}
+			err = rd.invalid(&Error{File: name, Line: line, Field: "image_id", Err: ErrMissingField})
+		} else {
+			err = rd.fn(Record{ImageID: id, Caption: row[capCol], Line: line})
 		}
-		if err := fn(Record{ImageID: id, Caption: row[capCol], Line: line}); err != nil {
+		if err != nil {
 			return err
 		}
 	}
