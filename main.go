@@ -30,18 +30,19 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"serve":   {"run the web server (applies pending migrations first)", serveCommand},
-		"migrate": {"apply pending database migrations and exit", migrateCommand},
-		"user":    {"manage accounts: add, list, disable, enable, set-password", userCommand},
-		"score":   {"score a COCO results file like COCOEvalCap (BLEU, ROUGE-L, CIDEr-D, CLIPScore)", scoreCommand},
-		"models":  {"download and list CLIP model folders", modelsCommand},
-		"config":  {"print the effective configuration, secrets redacted", configCommand},
-		"version": {"print the version", versionCommand},
+		"serve":    {"run the web server (applies pending migrations first)", serveCommand},
+		"migrate":  {"apply pending database migrations and exit", migrateCommand},
+		"user":     {"manage accounts: add, list, disable, enable, set-password", userCommand},
+		"campaign": {"manage campaigns: list, create, show, update (audited)", campaignCommand},
+		"score":    {"score a COCO results file like COCOEvalCap (BLEU, ROUGE-L, CIDEr-D, CLIPScore)", scoreCommand},
+		"models":   {"download and list CLIP model folders", modelsCommand},
+		"config":   {"print the effective configuration, secrets redacted", configCommand},
+		"version":  {"print the version", versionCommand},
 	}
 }
 
 // commandOrder is the order of `capeval help`.
-var commandOrder = []string{"serve", "migrate", "user", "score", "models", "config", "version"}
+var commandOrder = []string{"serve", "migrate", "user", "campaign", "score", "models", "config", "version"}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

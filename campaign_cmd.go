@@ -1,0 +1,418 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"capeval/annotation"
+	"capeval/models"
+)
+
+const campaignSynopsis = "campaign list|create|show|update [flags]"
+
+// campaignSubcommands: synopsis and description of each, for -h.
+var campaignSubcommands = map[string][2]string{
+	"list": {"campaign list [--format table|json]",
+		"List every campaign, newest first, with its mode, status and counts (images, captioners, captions,\n" +
+			"tasks) and who may annotate it."},
+	"create": {"campaign create --name NAME [--mode likert|pairwise] [--description TEXT] [--rubric JSON|@FILE]\n" +
+		"                        [--annotators LIST] [--as EMAIL] [--format table|json]",
+		"Create a campaign in status draft. Without --rubric it gets the default THumB-like rubric (precision,\n" +
+			"recall, fluency, overall; each 1–5 with a label per point). Every problem of the input is listed\n" +
+			"and nothing is created. The creation is recorded in the campaign's audit log."},
+	"show": {"campaign show CAMPAIGN [--audit N] [--format table|json]",
+		"Show a campaign (CAMPAIGN is its id or its name): settings, rubric, annotators, counts, thresholds\n" +
+			"and blend weights; with --audit N also its N latest audit entries."},
+	"update": {"campaign update CAMPAIGN [--name NAME] [--description TEXT] [--mode likert|pairwise]\n" +
+		"                        [--status draft|collecting|closed] [--rubric JSON|@FILE] [--annotators LIST]\n" +
+		"                        [--thresholds JSON|@FILE] [--blend-weights JSON|@FILE] [--as EMAIL] [--format table|json]",
+		"Change a campaign (CAMPAIGN is its id or its name); flags not given leave their setting as it is.\n" +
+			"Rules: the status only moves forward (draft → collecting → closed); a closed campaign keeps all but\n" +
+			"its name and description; once tasks exist the mode and the rubric's criterion keys are fixed.\n" +
+			"Each kind of change is recorded in the audit log (who, before, after, when) in the same transaction;\n" +
+			"a refused change changes nothing."},
+}
+
+// campaignCommand manages campaigns from the command line, through the
+// same service (and so the same validation and audit) as the API.
+func campaignCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprintf(stdout, "Usage: capeval %s\n\n"+
+			"  list    list campaigns with their counts\n"+
+			"  create  create a campaign: --name NAME [--mode likert|pairwise] [--rubric …] [--annotators …]\n"+
+			"  show    show one campaign (by id or name), optionally with its audit log\n"+
+			"  update  change a campaign's settings, status, annotators, thresholds or blend weights\n\n"+
+			"`capeval campaign SUBCOMMAND -h` explains its flags.\n", campaignSynopsis)
+		if len(args) == 0 {
+			return errUsage
+		}
+		return nil
+	}
+	sub, args := args[0], args[1:]
+	syn, ok := campaignSubcommands[sub]
+	if !ok {
+		return fmt.Errorf("unknown subcommand %q: want list, create, show or update", sub)
+	}
+	fs := newFlagSet("campaign "+sub, syn[0], syn[1], stderr)
+	format := fs.String("format", "table", "output `format`: table or json")
+	var f campaignFlags
+	if sub == "create" || sub == "update" {
+		f.register(fs, sub)
+	}
+	audit := 0
+	if sub == "show" {
+		fs.IntVar(&audit, "audit", 0, "also show the `N` latest audit entries (at most 1000)")
+	}
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if *format != "table" && *format != "json" {
+		return fmt.Errorf("--format %q: want table or json", *format)
+	}
+	var ref string
+	switch sub {
+	case "list", "create":
+		if len(pos) > 0 {
+			return fmt.Errorf("%s takes no arguments, got %q", sub, pos)
+		}
+	default:
+		if len(pos) != 1 {
+			return fmt.Errorf("%s takes one campaign (its id or name), got %d arguments", sub, len(pos))
+		}
+		ref = pos[0]
+	}
+	if audit < 0 || audit > annotation.MaxAuditLimit {
+		return fmt.Errorf("--audit %d: want 0..%d", audit, annotation.MaxAuditLimit)
+	}
+	// Read files before opening the database, so that a typo in a path
+	// fails fast and touches nothing.
+	if err := f.load(fs); err != nil {
+		return err
+	}
+
+	_, store, log, err := setup(ctx, stderr)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	svc := annotation.NewCampaigns(store, log)
+	out := campaignOutput{w: stdout, json: *format == "json"}
+
+	switch sub {
+	case "list":
+		list, err := svc.List(ctx)
+		if err != nil {
+			return err
+		}
+		return out.list(list)
+	case "show":
+		c, err := svc.Lookup(ctx, ref)
+		if err != nil {
+			return err
+		}
+		var entries []annotation.AuditRecord
+		if audit > 0 {
+			if entries, err = svc.AuditLog(ctx, c.ID, audit); err != nil {
+				return err
+			}
+		}
+		return out.campaign(c, entries, audit > 0)
+	}
+
+	actor, err := f.actor(ctx, store)
+	if err != nil {
+		return err
+	}
+	var c *annotation.Campaign
+	if sub == "create" {
+		if f.name == nil || strings.TrimSpace(*f.name) == "" {
+			return errors.New("--name is required")
+		}
+		in := annotation.NewCampaign{Name: *f.name, Rubric: f.rubric}
+		if f.description != nil {
+			in.Description = *f.description
+		}
+		if f.mode != nil {
+			in.Mode = models.CampaignMode(*f.mode)
+		}
+		if f.annotators != nil {
+			in.Annotators = *f.annotators
+		}
+		if f.thresholds != nil || f.blendWeights != nil {
+			return errors.New("create does not take --thresholds or --blend-weights: set them with `campaign update`")
+		}
+		if c, err = svc.Create(ctx, actor, in); err != nil {
+			return err
+		}
+	} else {
+		cur, err := svc.Lookup(ctx, ref)
+		if err != nil {
+			return err
+		}
+		p := annotation.CampaignPatch{Name: f.name, Description: f.description, Rubric: f.rubric,
+			Annotators: f.annotators, Thresholds: f.thresholds, BlendWeights: f.blendWeights}
+		if f.mode != nil {
+			p.Mode = (*models.CampaignMode)(f.mode)
+		}
+		if f.status != nil {
+			p.Status = (*models.CampaignStatus)(f.status)
+		}
+		if c, err = svc.Update(ctx, actor, cur.ID, p); err != nil {
+			return err
+		}
+	}
+	return out.campaign(c, nil, false)
+}
+
+// campaignFlags are the settings flags of create and update; a nil field
+// is a flag not given.
+type campaignFlags struct {
+	name, description, mode, status                   *string
+	annotators                                        *[]string
+	rubric, thresholds, blendWeights                  models.JSON
+	as                                                string
+	rubricArg, thresholdsArg, blendArg, annotatorsArg string
+}
+
+func (f *campaignFlags) register(fs *flag.FlagSet, sub string) {
+	fs.Func("name", "campaign `NAME`: 1–200 characters, unique", func(v string) error { f.name = &v; return nil })
+	fs.Func("description", "free `TEXT` describing the campaign", func(v string) error { f.description = &v; return nil })
+	fs.Func("mode", "rating `MODE`: likert (each caption on the rubric) or pairwise (A/B); default likert",
+		func(v string) error { f.mode = &v; return nil })
+	fs.StringVar(&f.rubricArg, "rubric", "", "the rubric as inline `JSON` or @FILE (@- reads standard input); null: the default rubric")
+	fs.StringVar(&f.annotatorsArg, "annotators", "", "comma-separated user ids or emails who may annotate it (`LIST`); empty: every annotator")
+	fs.StringVar(&f.as, "as", "", "record the change in the audit log as made by the account with this `EMAIL` (default: the CLI, no account)")
+	if sub == "update" {
+		fs.Func("status", "new `STATUS`: collecting or closed (only forward)", func(v string) error { f.status = &v; return nil })
+		fs.StringVar(&f.thresholdsArg, "thresholds", "", "selection thresholds as inline `JSON` or @FILE; null clears them")
+		fs.StringVar(&f.blendArg, "blend-weights", "", "blend weights as inline `JSON` or @FILE; null clears them")
+	}
+}
+
+// load reads the document flags that were given (inline JSON or @FILE) and
+// splits the annotator list.
+func (f *campaignFlags) load(fs *flag.FlagSet) error {
+	var err error
+	fs.Visit(func(fl *flag.Flag) {
+		if err != nil {
+			return
+		}
+		switch fl.Name {
+		case "rubric":
+			f.rubric, err = readDocument("--rubric", f.rubricArg)
+		case "thresholds":
+			f.thresholds, err = readDocument("--thresholds", f.thresholdsArg)
+		case "blend-weights":
+			f.blendWeights, err = readDocument("--blend-weights", f.blendArg)
+		case "annotators":
+			list := []string{}
+			for _, part := range strings.Split(f.annotatorsArg, ",") {
+				if part = strings.TrimSpace(part); part != "" {
+					list = append(list, part)
+				}
+			}
+			f.annotators = &list
+		}
+	})
+	return err
+}
+
+// actor resolves --as to a user ID; 0 (recorded as no account) without it.
+func (f *campaignFlags) actor(ctx context.Context, store *models.Store) (int64, error) {
+	if f.as == "" {
+		return 0, nil
+	}
+	u, err := store.UserByEmail(ctx, f.as)
+	if errors.Is(err, models.ErrNotFound) {
+		return 0, fmt.Errorf("--as %s: no account with this email", f.as)
+	}
+	if err != nil {
+		return 0, err
+	}
+	if u.Disabled {
+		return 0, fmt.Errorf("--as %s: the account is disabled", f.as)
+	}
+	return u.ID, nil
+}
+
+// readDocument returns the JSON of a flag: the value itself, or the
+// contents of the file after @ (standard input for @-).
+func readDocument(flagName, v string) (models.JSON, error) {
+	if !strings.HasPrefix(v, "@") {
+		if strings.TrimSpace(v) == "" {
+			return nil, fmt.Errorf("%s is empty: give inline JSON, @FILE, or null", flagName)
+		}
+		return models.JSON(v), nil
+	}
+	path := v[1:]
+	var data []byte
+	var err error
+	if path == "-" {
+		data, err = io.ReadAll(io.LimitReader(stdin, annotation.MaxDocumentBytes+1))
+	} else {
+		data, err = os.ReadFile(path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", flagName, err)
+	}
+	if len(strings.TrimSpace(string(data))) == 0 {
+		return nil, fmt.Errorf("%s: %s is empty", flagName, path)
+	}
+	return models.JSON(data), nil
+}
+
+// parseInterspersed parses flags that may come before or after positional
+// arguments (`show 3 --format json` and `show --format json 3`) and returns
+// the positional ones.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := parseFlags(fs, args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
+// campaignOutput prints campaigns as tables or as the API's JSON.
+type campaignOutput struct {
+	w    io.Writer
+	json bool
+}
+
+// campaignListJSON is one campaign of `list --format json`: the shape of
+// GET /api/v1/campaigns.
+type campaignListJSON struct {
+	ID          int64                 `json:"id"`
+	Name        string                `json:"name"`
+	Description string                `json:"description"`
+	Mode        models.CampaignMode   `json:"mode"`
+	Status      models.CampaignStatus `json:"status"`
+	Counts      models.CampaignCounts `json:"counts"`
+	Annotators  int64                 `json:"annotators"`
+	CreatedAt   time.Time             `json:"created_at"`
+	UpdatedAt   time.Time             `json:"updated_at"`
+}
+
+func (o campaignOutput) list(list []models.CampaignSummary) error {
+	if o.json {
+		items := make([]campaignListJSON, len(list))
+		for i, x := range list {
+			items[i] = campaignListJSON{ID: x.ID, Name: x.Name, Description: x.Description, Mode: x.Mode, Status: x.Status,
+				Counts: x.CampaignCounts, Annotators: x.Annotators, CreatedAt: x.CreatedAt, UpdatedAt: x.UpdatedAt}
+		}
+		return o.encode(map[string]any{"campaigns": items})
+	}
+	if len(list) == 0 {
+		_, err := fmt.Fprintln(o.w, "no campaigns yet; create one with `capeval campaign create --name NAME`")
+		return err
+	}
+	tw := tabwriter.NewWriter(o.w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tNAME\tMODE\tSTATUS\tIMAGES\tCAPTIONERS\tCAPTIONS\tTASKS\tANNOTATORS\tUPDATED")
+	for _, x := range list {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\t%s\n", x.ID, x.Name, x.Mode, x.Status,
+			x.Images, x.Captioners, x.Captions, x.Tasks, annotatorCount(x.Annotators), x.UpdatedAt.UTC().Format(time.DateTime))
+	}
+	return tw.Flush()
+}
+
+func annotatorCount(n int64) string {
+	if n == 0 {
+		return "all"
+	}
+	return fmt.Sprint(n)
+}
+
+func (o campaignOutput) campaign(c *annotation.Campaign, audit []annotation.AuditRecord, withAudit bool) error {
+	if o.json {
+		if !withAudit {
+			return o.encode(c)
+		}
+		if audit == nil {
+			audit = []annotation.AuditRecord{}
+		}
+		return o.encode(struct {
+			*annotation.Campaign
+			Audit []annotation.AuditRecord `json:"audit"`
+		}{c, audit})
+	}
+	tw := tabwriter.NewWriter(o.w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "id:\t%d\n", c.ID)
+	fmt.Fprintf(tw, "name:\t%s\n", c.Name)
+	if c.Description != "" {
+		fmt.Fprintf(tw, "description:\t%s\n", strings.ReplaceAll(c.Description, "\n", "\n\t"))
+	}
+	fmt.Fprintf(tw, "mode:\t%s\n", c.Mode)
+	fmt.Fprintf(tw, "status:\t%s\n", c.Status)
+	fmt.Fprintf(tw, "counts:\t%d images, %d captioners, %d captions, %d tasks\n",
+		c.Counts.Images, c.Counts.Captioners, c.Counts.Captions, c.Counts.Tasks)
+	if len(c.Annotators) == 0 {
+		fmt.Fprintf(tw, "annotators:\tevery annotator\n")
+	} else {
+		names := make([]string, len(c.Annotators))
+		for i, a := range c.Annotators {
+			names[i] = fmt.Sprintf("%s (id %d)", a.Email, a.ID)
+		}
+		fmt.Fprintf(tw, "annotators:\t%s\n", strings.Join(names, ", "))
+	}
+	fmt.Fprintf(tw, "thresholds:\t%s\n", c.Thresholds)
+	fmt.Fprintf(tw, "blend weights:\t%s\n", c.BlendWeights)
+	fmt.Fprintf(tw, "created:\t%s\n", c.CreatedAt.UTC().Format(time.DateTime))
+	fmt.Fprintf(tw, "updated:\t%s\n", c.UpdatedAt.UTC().Format(time.DateTime))
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(o.w, "\nrubric (1–5):")
+	for _, cr := range c.Rubric.Criteria {
+		fmt.Fprintf(o.w, "  %s — %s: %s\n", cr.Key, cr.Name, cr.Description)
+		for i, l := range cr.Scale.Labels {
+			fmt.Fprintf(o.w, "      %d %s\n", cr.Scale.Min+i, l)
+		}
+	}
+	if withAudit {
+		fmt.Fprintln(o.w, "\naudit log (newest first):")
+		if len(audit) == 0 {
+			fmt.Fprintln(o.w, "  (empty)")
+		}
+		tw = tabwriter.NewWriter(o.w, 0, 4, 2, ' ', 0)
+		for _, e := range audit {
+			who := "cli"
+			if e.Actor != nil {
+				who = e.Actor.Email
+			} else if e.ActorID != nil {
+				who = fmt.Sprintf("user %d", *e.ActorID)
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s → %s\n", e.CreatedAt.UTC().Format(time.DateTime), who, e.Action,
+				shorten(string(e.Before)), shorten(string(e.After)))
+		}
+		return tw.Flush()
+	}
+	return nil
+}
+
+// shorten keeps audit lines readable; `--format json` has the documents whole.
+func shorten(s string) string {
+	if r := []rune(s); len(r) > 80 {
+		return string(r[:77]) + "..."
+	}
+	return s
+}
+
+func (o campaignOutput) encode(v any) error {
+	enc := json.NewEncoder(o.w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
