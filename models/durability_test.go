@@ -52,6 +52,8 @@ func TestKill9KeepsCommittedRows(t *testing.T) {
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
+			// Should the parent fail early, the child must not outlive it.
+			t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 			var ids []int64
 			sc := bufio.NewScanner(out)
 			deadline := time.Now().Add(20 * time.Second)
