@@ -147,9 +147,6 @@ func campaignCommand(ctx context.Context, args []string, stdout, stderr io.Write
 		if f.annotators != nil {
 			in.Annotators = *f.annotators
 		}
-		if f.thresholds != nil || f.blendWeights != nil {
-			return errors.New("create does not take --thresholds or --blend-weights: set them with `campaign update`")
-		}
 		if c, err = svc.Create(ctx, actor, in); err != nil {
 			return err
 		}

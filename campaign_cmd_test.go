@@ -1,0 +1,118 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"capeval/models"
+)
+
+// TestCampaignCommand runs its cases in order on one database holding the
+// demo campaign (id 1); later cases see what earlier ones did.
+func TestCampaignCommand(t *testing.T) {
+	dir := setEnv(t)
+	ctx := context.Background()
+	store, err := models.Open(ctx, "", dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := loadDemo(ctx, store, dir, slog.New(slog.DiscardHandler), io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	store.Close()
+
+	rubric := filepath.Join(t.TempDir(), "rubric.json")
+	if err := os.WriteFile(rubric, []byte(`{"criteria":[{"key":"better","name":"Which is better?","description":"d",`+
+		`"scale":{"min":1,"max":5,"labels":["A much","A","same","B","B much"]}}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		input    string
+		args     []string
+		wantCode int
+		wantOut  []string // substrings of stdout+stderr
+	}{
+		{"help", "", []string{"campaign", "-h"}, 0, []string{"list    list campaigns", "update  change"}},
+		{"help of a subcommand", "", []string{"campaign", "update", "-h"}, 0, []string{"only moves forward", "-thresholds JSON", "-as EMAIL"}},
+		{"unknown subcommand", "", []string{"campaign", "delete"}, 1, []string{`unknown subcommand "delete"`}},
+		{"the demo is listed with its counts", "", []string{"campaign", "list"}, 0,
+			[]string{"ID  NAME", "1   Demo: coloured shapes  likert  draft   48      4           192       0      all"}},
+		{"list as JSON", "", []string{"campaign", "list", "--format", "json"}, 0,
+			[]string{`"name": "Demo: coloured shapes"`, `"images": 48`, `"captions": 192`}},
+		{"bad format", "", []string{"campaign", "list", "--format", "yaml"}, 1, []string{`--format "yaml": want table or json`}},
+		{"create needs a name", "", []string{"campaign", "create"}, 1, []string{"--name is required"}},
+		{"create lists every problem", "", []string{"campaign", "create", "--name", "x", "--mode", "ranking", "--annotators", "nobody@example.com,ann1@demo.capeval.test"}, 1,
+			[]string{`mode: mode "ranking": want likert or pairwise`}},
+		{"create with an unknown annotator", "", []string{"campaign", "create", "--name", "x", "--annotators", "nobody@example.com"}, 1,
+			[]string{`annotators[0]: no account with id or email "nobody@example.com"`}},
+		{"create with a missing rubric file", "", []string{"campaign", "create", "--name", "x", "--rubric", "@" + rubric + ".nope"}, 1,
+			[]string{"--rubric: open", "no such file"}},
+		{"create", "", []string{"campaign", "create", "--name", "AB test", "--mode", "pairwise", "--rubric", "@" + rubric,
+			"--annotators", "ann1@demo.capeval.test, 3", "--as", "lead@demo.capeval.test"}, 0,
+			[]string{"id:             2", "mode:           pairwise", "status:         draft",
+				"annotators:     ann1@demo.capeval.test (id 3)", "better — Which is better?: d", "5 B much"}},
+		{"create a duplicate", "", []string{"campaign", "create", "--name", "AB test"}, 1, []string{`a campaign named "AB test" exists already`}},
+		{"create with thresholds", "", []string{"campaign", "create", "--name", "t", "--thresholds", "{}"}, 2, []string{"flag provided but not defined: -thresholds"}},
+		{"show by name as JSON", "", []string{"campaign", "show", "AB test", "--format", "json"}, 0,
+			[]string{`"id": 2`, `"key": "better"`, `"thresholds": null`}},
+		{"show a missing campaign", "", []string{"campaign", "show", "999"}, 1, []string{"no campaign with id 999"}},
+		{"show needs one campaign", "", []string{"campaign", "show", "1", "2"}, 1, []string{"takes one campaign"}},
+		{"update thresholds and status", "", []string{"campaign", "update", "2", "--status", "collecting", "--thresholds", `{"top_k": 2}`,
+			"--as", "lead@demo.capeval.test"}, 0, []string{"status:         collecting", `thresholds:     {"top_k":2}`}},
+		{"update thresholds from stdin by the CLI", `{"top_k": 3}`, []string{"campaign", "update", "AB test", "--thresholds", "@-"}, 0,
+			[]string{`thresholds:     {"top_k":3}`}},
+		{"status backwards", "", []string{"campaign", "update", "2", "--status", "draft"}, 1, []string{"only moves forward"}},
+		{"mode of the demo", "", []string{"campaign", "update", "Demo: coloured shapes", "--mode", "pairwise", "--annotators", ""}, 0,
+			[]string{"mode:           pairwise", "annotators:     every annotator"}},
+		{"unknown actor", "", []string{"campaign", "update", "2", "--name", "y", "--as", "nobody@example.com"}, 1, []string{"--as nobody@example.com: no account"}},
+		{"empty thresholds", "", []string{"campaign", "update", "2", "--thresholds", ""}, 1, []string{"--thresholds is empty"}},
+		{"show with the audit log", "", []string{"campaign", "show", "2", "--audit", "10"}, 0,
+			[]string{"audit log (newest first):", `cli                     campaign.thresholds  {"top_k":2} → {"top_k":3}`,
+				`lead@demo.capeval.test  campaign.thresholds  null → {"top_k":2}`, "lead@demo.capeval.test  campaign.status      \"draft\" → \"collecting\"",
+				"lead@demo.capeval.test  campaign.create      null → {"}},
+		{"audit as JSON", "", []string{"campaign", "show", "2", "--audit", "1", "--format", "json"}, 0,
+			[]string{`"audit": [`, `"action": "campaign.thresholds"`, `"actor": null`}},
+		{"audit limit", "", []string{"campaign", "show", "2", "--audit", "5000"}, 1, []string{"--audit 5000: want 0..1000"}},
+		{"campaign in the command list", "", []string{"help"}, 0, []string{"campaign manage campaigns"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := cli(t, tt.input, tt.args...)
+			for _, want := range tt.wantOut {
+				if !strings.Contains(out+errOut, want) {
+					t.Errorf("output lacks %q", want)
+				}
+			}
+			if code != tt.wantCode || t.Failed() {
+				t.Fatalf("exit %d (want %d)\nstdout: %s\nstderr: %s", code, tt.wantCode, out, errOut)
+			}
+		})
+	}
+
+	// The JSON list is the API's shape.
+	_, out, _ := cli(t, "", "campaign", "list", "--format", "json")
+	var list struct {
+		Campaigns []struct {
+			ID     int64
+			Name   string
+			Mode   string
+			Counts models.CampaignCounts
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &list); err != nil {
+		t.Fatalf("list JSON: %v\n%s", err, out)
+	}
+	if len(list.Campaigns) != 2 || list.Campaigns[1].Counts.Images != 48 || list.Campaigns[1].Mode != "pairwise" {
+		t.Errorf("list = %+v", list)
+	}
+}
