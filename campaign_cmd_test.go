@@ -65,7 +65,7 @@ func TestCampaignCommand(t *testing.T) {
 		{"create with thresholds", "", []string{"campaign", "create", "--name", "t", "--thresholds", "{}"}, 2, []string{"flag provided but not defined: -thresholds"}},
 		{"show by name as JSON", "", []string{"campaign", "show", "AB test", "--format", "json"}, 0,
 			[]string{`"id": 2`, `"key": "better"`, `"thresholds": null`}},
-		{"show a missing campaign", "", []string{"campaign", "show", "999"}, 1, []string{"no campaign with id 999"}},
+		{"show a missing campaign", "", []string{"campaign", "show", "999"}, 1, []string{`no campaign with id or name "999"`}},
 		{"show needs one campaign", "", []string{"campaign", "show", "1", "2"}, 1, []string{"takes one campaign"}},
 		{"update thresholds and status", "", []string{"campaign", "update", "2", "--status", "collecting", "--thresholds", `{"top_k": 2}`,
 			"--as", "lead@demo.capeval.test"}, 0, []string{"status:         collecting", `thresholds:     {"top_k":2}`}},

@@ -184,15 +184,19 @@ func (s *Campaigns) Get(ctx context.Context, id int64) (*Campaign, error) {
 }
 
 // Lookup finds a campaign by ID (a decimal number) or by name: what the
-// command line accepts.
+// command line accepts. A number that is no campaign's ID is tried as a
+// name, so a campaign named "2024" is found too.
 func (s *Campaigns) Lookup(ctx context.Context, ref string) (*Campaign, error) {
 	ref = strings.TrimSpace(ref)
 	if id, err := strconv.ParseInt(ref, 10, 64); err == nil && id > 0 {
-		return s.Get(ctx, id)
+		c, err := s.Get(ctx, id)
+		if !errors.Is(err, ErrNotFound) {
+			return c, err
+		}
 	}
 	c, err := s.store.CampaignByName(ctx, ref)
 	if errors.Is(err, models.ErrNotFound) {
-		return nil, fmt.Errorf("%w: no campaign named %q", ErrNotFound, ref)
+		return nil, fmt.Errorf("%w: no campaign with id or name %q", ErrNotFound, ref)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("annotation: campaign %q: %w", ref, err)

@@ -556,10 +556,17 @@ func TestCampaignLookupAndAuditLimits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, ref := range []string{fmt.Sprint(c.ID), "Named 7", " Named 7 "} {
-		got, err := f.svc.Lookup(ctx, ref)
-		if err != nil || got.ID != c.ID {
-			t.Errorf("Lookup(%q) = %+v, %v", ref, got, err)
+	year, err := f.svc.Create(ctx, 0, annotation.NewCampaign{Name: "2024"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		ref  string
+		want int64
+	}{{fmt.Sprint(c.ID), c.ID}, {"Named 7", c.ID}, {" Named 7 ", c.ID}, {"2024", year.ID}, {fmt.Sprint(year.ID), year.ID}} {
+		got, err := f.svc.Lookup(ctx, tt.ref)
+		if err != nil || got.ID != tt.want {
+			t.Errorf("Lookup(%q) = %+v, %v; want campaign %d", tt.ref, got, err, tt.want)
 		}
 	}
 	for _, ref := range []string{"999", "nope"} {
@@ -579,7 +586,7 @@ func TestCampaignLookupAndAuditLimits(t *testing.T) {
 		t.Errorf("Update of a missing campaign = %v, want ErrNotFound", err)
 	}
 	list, err := f.svc.List(ctx)
-	if err != nil || len(list) != 1 || list[0].Name != "Named 7" {
+	if err != nil || len(list) != 2 || list[0].Name != "2024" || list[1].Name != "Named 7" {
 		t.Errorf("List = %+v, %v", list, err)
 	}
 }
