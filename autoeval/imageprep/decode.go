@@ -131,23 +131,3 @@ func decodeRGB(data []byte, maxPixels int, buf []uint8, pureJPEG bool) (rgbImage
 	}
 	return toRGB(img, buf), nil
 }
-
-// DecodeRGB decodes JPEG, PNG, GIF or WebP bytes into an *image.RGBA holding
-// exactly the colours PIL's Image.open(...).convert("RGB") gives (alpha
-// channel set to opaque). It refuses images over maxPixels before decoding.
-// It is meant for tools and tests; the hot path is Preprocessor.Preprocess.
-func DecodeRGB(data []byte, maxPixels int) (*image.RGBA, error) {
-	m, err := decodeRGB(data, maxPixels, nil, false)
-	if err != nil {
-		return nil, err
-	}
-	out := image.NewRGBA(image.Rect(0, 0, m.W, m.H))
-	for y := 0; y < m.H; y++ {
-		for x := 0; x < m.W; x++ {
-			s := m.Pix[y*m.Stride+3*x:]
-			d := out.Pix[y*out.Stride+4*x:]
-			d[0], d[1], d[2], d[3] = s[0], s[1], s[2], 0xff
-		}
-	}
-	return out, nil
-}

@@ -229,6 +229,12 @@ var testImages = []testImage{
 	{"png_rgb16_240x180.png", 240, 180, 14, encodePNG(rgb16)},
 	{"gif_300x200.gif", 300, 200, 15, encodeGIF},
 	{"gif_offset_transparent_260x180.gif", 260, 180, 16, encodeGIFOffset},
+	// Degenerate sizes: windows clipped at both ends, inputs shorter than
+	// the filter.
+	{"png_rgb_1x1.png", 1, 1, 18, encodePNG(asIs)},
+	{"png_rgb_3x2.png", 3, 2, 19, encodePNG(asIs)},
+	{"png_rgb_7x300.png", 7, 300, 20, encodePNG(asIs)},
+	{"png_rgb_2000x9.png", 2000, 9, 21, encodePNG(asIs)},
 }
 
 // drawPicture draws a deterministic test picture: a colour gradient, hard

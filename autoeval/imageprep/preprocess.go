@@ -3,12 +3,17 @@
 // WebP), convert("RGB"), resize the shortest side with PIL's antialiased
 // bicubic, centre crop, rescale and normalise, written as CHW float32.
 //
-// The resize reproduces Pillow's fixed-point arithmetic bit for bit, and
-// JPEG goes through libjpeg-turbo when cgo is available (the library PIL
-// itself uses), so for PNG, GIF and JPEG the tensors equal PIL's; only the
-// pure-Go JPEG and WebP decoders differ by a level here and there. It does
-// not depend on ONNX Runtime: the CLIP encoder calls it from its worker pool,
-// one Preprocessor per worker.
+// The resize reproduces Pillow's fixed-point arithmetic bit for bit; JPEG
+// goes through libjpeg-turbo when cgo is available (the library PIL itself
+// uses, with its settings); lossy WebP gets libwebp's chroma upsampling and
+// YUV equations; GIF and 16-bit PNG are read the way PIL reads them. The
+// tensors are therefore identical to PIL's for every tested input. Only the
+// pure-Go JPEG fallback (builds without cgo, or with -tags purejpeg) differs:
+// image/jpeg's IDCT rounds differently, a few levels at most.
+//
+// It does not depend on ONNX Runtime: the CLIP encoder calls it from its
+// worker pool, one Preprocessor per worker. EXIF orientation is not applied,
+// as CLIPImageProcessor does not apply it.
 package imageprep
 
 import (
