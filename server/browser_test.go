@@ -26,11 +26,14 @@ import (
 	"capeval/internal/sharedtest"
 )
 
-// chromiumPath finds the browser: $CAPEVAL_CHROMIUM, or a Chromium or Chrome
-// on PATH.
+// chromiumPath finds the browser: $CAPEVAL_CHROMIUM when set (and
+// executable), otherwise a Chromium or Chrome on PATH; "" when there is none.
 func chromiumPath() string {
 	if p := os.Getenv("CAPEVAL_CHROMIUM"); p != "" {
-		return p
+		if found, err := exec.LookPath(p); err == nil {
+			return found
+		}
+		return ""
 	}
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
 		if p, err := exec.LookPath(name); err == nil {
@@ -67,6 +70,10 @@ func newBrowser(t *testing.T, base string) *browser {
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
+		// A page kept alive in the back/forward cache keeps its JavaScript
+		// context, and an evaluation can then land in the page the test just
+		// left; the tests want the page that is on screen.
+		chromedp.Flag("disable-features", "Translate,BlinkGenPropertyTrees,BackForwardCache"),
 		chromedp.NoFirstRun,
 		chromedp.UserDataDir(profile),
 		chromedp.WindowSize(1280, 860),
@@ -154,13 +161,25 @@ func (b *browser) open(path string) int64 {
 	return resp.Status
 }
 
-// location returns the path and query the browser shows now.
+// location returns the URL the browser shows now. It asks the browser's
+// navigation history rather than a page's script, which during a navigation
+// can still be the page being left.
 func (b *browser) location() *url.URL {
 	b.t.Helper()
-	u, err := url.Parse(run(b, "read location", chromedp.Location()))
-	if err != nil {
-		b.t.Fatalf("parse location: %v", err)
-	}
+	var u *url.URL
+	// Between two documents the page can be briefly "not attached"; asking
+	// again a moment later gets the new one.
+	b.retry("read location", func(ctx context.Context) error {
+		h, err := chromedp.Run(ctx, chromedp.NavigationEntries())
+		if err != nil {
+			return err
+		}
+		if h.CurrentIndex < 0 || int(h.CurrentIndex) >= len(h.Entries) {
+			return fmt.Errorf("no current entry in %d", len(h.Entries))
+		}
+		u, err = url.Parse(h.Entries[h.CurrentIndex].URL)
+		return err
+	})
 	return u
 }
 
@@ -180,11 +199,20 @@ func (b *browser) waitPath(path string) *url.URL {
 	}
 }
 
-// text waits for sel to be visible and returns its text.
+// text waits for sel to be visible and returns its text. A query that meets
+// a page still loading fails with a stale node or context; retry asks again.
 func (b *browser) text(sel string) string {
 	b.t.Helper()
-	b.do("wait for "+sel, chromedp.WaitVisible(chromedp.CSS(sel)))
-	return strings.TrimSpace(run(b, "text of "+sel, chromedp.Text(chromedp.CSS(sel))))
+	var text string
+	b.retry("text of "+sel, func(ctx context.Context) error {
+		if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(sel))); err != nil {
+			return err
+		}
+		var err error
+		text, err = chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		return err
+	})
+	return strings.TrimSpace(text)
 }
 
 // waitText waits until sel's text contains want.
@@ -226,9 +254,34 @@ func (b *browser) clear(id string) {
 	run(b, "clear "+id, chromedp.Evaluate[bool](fmt.Sprintf(`(document.getElementById(%q).value = '', true)`, id)))
 }
 
+// eval evaluates a JavaScript expression that yields a string in the page.
+// Like text, it retries while a navigation has the old page's context gone.
 func (b *browser) eval(expr string) string {
 	b.t.Helper()
-	return run(b, "evaluate "+expr, chromedp.Evaluate[string](expr))
+	var v string
+	b.retry("evaluate "+expr, func(ctx context.Context) (err error) {
+		v, err = chromedp.Run(ctx, chromedp.Evaluate[string](expr))
+		return err
+	})
+	return v
+}
+
+// retry runs fn until it succeeds, failing the test after 15 seconds.
+func (b *browser) retry(what string, fn func(ctx context.Context) error) {
+	b.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+		err := fn(ctx)
+		cancel()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) || b.ctx.Err() != nil {
+			b.t.Fatalf("%s: %v", what, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // login signs in through the login page, with the keyboard only: type the
@@ -273,10 +326,59 @@ func startBrowserApp(t *testing.T) (*testApp, *browser) {
 	if testing.Short() {
 		t.Skip("browser tests are skipped in -short mode")
 	}
+	if chromiumPath() == "" {
+		// Before the app starts, so that a missing browser costs nothing.
+		sharedtest.Missing(t, "chromium not found: install the Debian package chromium (.ci/run does) or set CAPEVAL_CHROMIUM")
+	}
 	app := newTestApp(t)
-	ts := httptest.NewServer(app.srv.Handler())
+	log := &requestLog{}
+	ts := httptest.NewServer(log.wrap(app.srv.Handler()))
 	t.Cleanup(ts.Close)
+	t.Cleanup(func() {
+		// Registered after the server's Close, so it runs first; on failure the
+		// requests the browser made are the quickest way to see what happened.
+		if t.Failed() {
+			t.Logf("requests the browser made:\n%s", log)
+		}
+	})
 	return app, newBrowser(t, ts.URL)
+}
+
+// requestLog records the requests the browser sends and the answers.
+type requestLog struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *requestLog) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		h.ServeHTTP(rec, r)
+		session := "no cookie"
+		if c, err := r.Cookie(cookieToken); err == nil {
+			session = fmt.Sprintf("cookie …%s", c.Value[max(0, len(c.Value)-8):])
+		}
+		l.mu.Lock()
+		l.lines = append(l.lines, fmt.Sprintf("%s %s %s (%s) -> %d %s",
+			time.Now().Format("15:04:05.000"), r.Method, r.URL.RequestURI(), session, rec.status, rec.Header().Get("Location")))
+		l.mu.Unlock()
+	})
+}
+
+func (l *requestLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.lines, "\n")
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
 }
 
 func TestBrowserRoles(t *testing.T) {

@@ -1,6 +1,6 @@
-// lead.js: the Campaigns home. The campaign API arrives with a later issue;
-// until the server answers GET /api/v1/campaigns this page shows an empty
-// state that says how campaigns come into being.
+// lead.js: the Campaigns home. Lists the campaigns with their size and
+// state; with none (or on a server without the campaign service) it shows
+// an empty state that says how campaigns come into being.
 
 import { api } from './api.js';
 import { el, shell } from './shell.js';
@@ -9,34 +9,58 @@ await shell();
 const box = document.getElementById('campaigns');
 const status = document.getElementById('campaigns-status');
 
+// Numbers shown per campaign, in column order.
+const COUNTS = [['images', 'Images'], ['captioners', 'Captioners'], ['captions', 'Captions'], ['tasks', 'Tasks']];
+
 async function load() {
   let campaigns = [];
   try {
     const data = await api('GET', '/api/v1/campaigns');
     campaigns = (data && data.campaigns) || [];
   } catch (err) {
-    // 404/405: the endpoint does not exist yet, which is the empty state.
-    if (err.status !== 404 && err.status !== 405) {
+    // A server without the campaign service (404, 405 or 503
+    // not_configured) simply has no campaigns to show.
+    const absent = err.status === 404 || err.status === 405 || err.code === 'not_configured';
+    if (!absent) {
       status.textContent = `Could not load campaigns: ${err.message}`;
       status.className = 'form-status is-error';
     }
   }
-  if (campaigns.length === 0) {
-    box.replaceChildren(emptyState());
-    return;
+  box.replaceChildren(campaigns.length === 0 ? emptyState() : table(campaigns));
+}
+
+function table(campaigns) {
+  const wrap = el('div', { class: 'card table-wrap' });
+  const t = el('table', { class: 'table', id: 'campaigns-table' });
+  const head = el('tr');
+  for (const label of ['Campaign', 'Mode', 'Status', ...COUNTS.map(([, l]) => l), 'Annotators']) {
+    head.append(el('th', { scope: 'col', class: label === 'Campaign' ? '' : 'num' }, label));
   }
-  const list = el('ul', { class: 'card-list' });
+  const thead = el('thead');
+  thead.append(head);
+  const tbody = el('tbody');
   for (const c of campaigns) {
-    const li = el('li', { class: 'card campaign' });
-    const h = el('h3');
-    h.append(el('a', { href: `/lead/campaigns/${encodeURIComponent(c.id)}` }, c.name));
-    const meta = el('p', { class: 'meta' });
-    meta.append(el('span', { class: 'badge' }, c.status || 'draft'), ` ${c.mode || 'likert'}`);
-    li.append(h, meta);
-    if (c.description) li.append(el('p', {}, c.description));
-    list.append(li);
+    const tr = el('tr');
+    const name = el('th', { scope: 'row' });
+    name.append(el('span', { class: 'campaign-name' }, c.name));
+    if (c.description) name.append(el('span', { class: 'campaign-desc' }, c.description));
+    const st = el('td', { class: 'num' });
+    st.append(el('span', { class: `badge badge-${c.status || 'draft'}` }, c.status || 'draft'));
+    tr.append(name, el('td', { class: 'num' }, c.mode || ''), st);
+    const counts = c.counts || {};
+    for (const [key] of COUNTS) {
+      tr.append(el('td', { class: 'num' }, formatCount(counts[key])));
+    }
+    tr.append(el('td', { class: 'num' }, formatCount(c.annotators)));
+    tbody.append(tr);
   }
-  box.replaceChildren(list);
+  t.append(el('caption', { class: 'visually-hidden' }, 'Campaigns with their size and state'), thead, tbody);
+  wrap.append(t);
+  return wrap;
+}
+
+function formatCount(n) {
+  return typeof n === 'number' ? n.toLocaleString('en') : '—';
 }
 
 function emptyState() {
