@@ -590,3 +590,65 @@ func TestCampaignLookupAndAuditLimits(t *testing.T) {
 		t.Errorf("List = %+v, %v", list, err)
 	}
 }
+
+// Concurrent threshold changes each record the "before" that the previous
+// change left: the audit entries form one unbroken chain, and the last
+// "after" is what the campaign holds. On PostgreSQL this needs the row lock
+// of LockCampaign; SQLite transactions are serialized by BEGIN IMMEDIATE.
+func TestSetThresholdsConcurrent(t *testing.T) {
+	modelstest.ForEach(t, func(t *testing.T, s *models.Store) {
+		f := newFixture(t, s)
+		ctx := context.Background()
+		c, err := f.svc.Create(ctx, f.lead.ID, annotation.NewCampaign{Name: "c"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		const workers, each = 6, 5
+		errs := make(chan error, workers*each)
+		done := make(chan struct{})
+		for w := range workers {
+			go func() {
+				defer func() { done <- struct{}{} }()
+				for i := range each {
+					errs <- f.svc.SetThresholds(ctx, f.lead.ID, c.ID, models.JSON(fmt.Sprintf(`{"top_k":%d}`, w*100+i+1)))
+				}
+			}()
+		}
+		for range workers {
+			<-done
+		}
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		log, err := f.svc.AuditLog(ctx, c.ID, annotation.MaxAuditLimit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Reverse(log) // oldest first
+		prev := "null"
+		n := 0
+		for _, e := range log {
+			if e.Action != annotation.AuditThresholds {
+				continue
+			}
+			n++
+			if string(e.Before) != prev {
+				t.Fatalf("entry %d: before %s, want the previous after %s", e.ID, e.Before, prev)
+			}
+			prev = string(e.After)
+		}
+		if n != workers*each {
+			t.Errorf("%d threshold entries, want %d", n, workers*each)
+		}
+		got, err := f.svc.Get(ctx, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got.Thresholds) != prev {
+			t.Errorf("campaign holds %s, the last entry says %s", got.Thresholds, prev)
+		}
+	})
+}
