@@ -199,7 +199,7 @@ func benchEncoder(b *testing.B, batch int) *Encoder {
 	b.Helper()
 	dir := vitB32Folder(b)
 	enc, err := NewEncoder(Options{
-		LibraryPath: ortLibrary(b), ModelDir: dir, Device: "cpu", BatchSize: batch, Spin: os.Getenv("SPIN") == "1",
+		LibraryPath: ortLibrary(b), ModelDir: dir, Device: "cpu", BatchSize: batch, Spin: os.Getenv("SPIN") == "1", NoWorkerNice: os.Getenv("NONICE") == "1",
 		Logger: slog.New(slog.DiscardHandler),
 	})
 	if err != nil {

@@ -55,6 +55,9 @@ type Options struct {
 	// by default: spinning threads take the cores the preprocessing workers
 	// need between runs.
 	Spin bool
+	// NoWorkerNice keeps the preprocessing workers at normal priority on
+	// the CPU (see encodeImagePipeline); for measurements.
+	NoWorkerNice bool
 	// NewPreprocessor builds the image preprocessor; default
 	// ImagePreprocessor (autoeval/imageprep, Hugging Face's CLIPImageProcessor).
 	NewPreprocessor NewPreprocessorFunc
@@ -625,9 +628,19 @@ func (e *Encoder) encodeImagePipeline(parent context.Context, todo []int, load I
 		free <- &imageBatch{pix: make([]float32, b*chw)}
 	}
 
+	// On the CPU, ONNX Runtime's intra-op threads already use every core,
+	// and a parallel operator waits for its slowest thread: a worker that
+	// preempts one stalls the whole run. So the workers run at the lowest
+	// priority and fill the cores' idle moments; when the next batch is not
+	// ready, the run waits and the workers get the whole machine. On a GPU
+	// the cores are free and the workers keep normal priority.
+	lowPriority := strings.HasPrefix(e.provider, "CPU") && !e.opts.NoWorkerNice
 	var wg sync.WaitGroup
 	for _, pre := range pres {
 		wg.Go(func() {
+			if lowPriority {
+				lowerWorkerPriority()
+			}
 			// Workers drain jobs even after a failure, so the feeder never
 			// blocks on a send; they just stop doing the work.
 			for j := range jobs {
