@@ -34,7 +34,8 @@ function table(campaigns) {
   const t = el('table', { class: 'table', id: 'campaigns-table' });
   const head = el('tr');
   for (const label of ['Campaign', 'Mode', 'Status', ...COUNTS.map(([, l]) => l), 'Annotators']) {
-    head.append(el('th', { scope: 'col', class: label === 'Campaign' ? '' : 'num' }, label));
+    const numeric = !['Campaign', 'Mode', 'Status'].includes(label);
+    head.append(el('th', numeric ? { scope: 'col', class: 'num' } : { scope: 'col' }, label));
   }
   const thead = el('thead');
   thead.append(head);
@@ -44,9 +45,9 @@ function table(campaigns) {
     const name = el('th', { scope: 'row' });
     name.append(el('span', { class: 'campaign-name' }, c.name));
     if (c.description) name.append(el('span', { class: 'campaign-desc' }, c.description));
-    const st = el('td', { class: 'num' });
+    const st = el('td');
     st.append(el('span', { class: `badge badge-${c.status || 'draft'}` }, c.status || 'draft'));
-    tr.append(name, el('td', { class: 'num' }, c.mode || ''), st);
+    tr.append(name, el('td', {}, c.mode || ''), st);
     const counts = c.counts || {};
     for (const [key] of COUNTS) {
       tr.append(el('td', { class: 'num' }, formatCount(counts[key])));
