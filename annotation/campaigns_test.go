@@ -16,19 +16,19 @@ import (
 	"capeval/models/modelstest"
 )
 
-// fixture is a migrated store with a lead, two annotators and a disabled
+// campaignFixture is a migrated store with a lead, two annotators and a disabled
 // one.
-type fixture struct {
+type campaignFixture struct {
 	store *models.Store
 	svc   *annotation.Campaigns
 	lead  *models.User
 	ann   []*models.User // ann[2] is disabled
 }
 
-func newFixture(t *testing.T, s *models.Store, opts ...annotation.CampaignsOption) *fixture {
+func newCampaignFixture(t *testing.T, s *models.Store, opts ...annotation.CampaignsOption) *campaignFixture {
 	t.Helper()
 	ctx := context.Background()
-	f := &fixture{store: s, svc: annotation.NewCampaigns(s, modelstest.Logger(t), opts...)}
+	f := &campaignFixture{store: s, svc: annotation.NewCampaigns(s, modelstest.Logger(t), opts...)}
 	f.lead = &models.User{Email: "lead@example.com", Name: "Lead", Role: models.RoleLead}
 	if err := s.CreateUser(ctx, f.lead); err != nil {
 		t.Fatal(err)
@@ -48,7 +48,7 @@ func newFixture(t *testing.T, s *models.Store, opts ...annotation.CampaignsOptio
 
 // snapshot is everything a campaign change may touch, to check that a
 // refused change changed nothing.
-func (f *fixture) snapshot(t *testing.T) string {
+func (f *campaignFixture) snapshot(t *testing.T) string {
 	t.Helper()
 	ctx := context.Background()
 	list, err := f.store.ListCampaignSummaries(ctx)
@@ -88,15 +88,15 @@ func TestCreateCampaign(t *testing.T) {
 		`"scale":{"min":1,"max":5,"labels":["A much","A","same","B","B much"]}}]}`
 	tests := []struct {
 		name      string
-		in        func(f *fixture) annotation.NewCampaign
+		in        func(f *campaignFixture) annotation.NewCampaign
 		wantErr   error
 		wantWhere []string
-		check     func(t *testing.T, f *fixture, c *annotation.Campaign)
+		check     func(t *testing.T, f *campaignFixture, c *annotation.Campaign)
 	}{
 		{
 			name: "defaults",
-			in:   func(*fixture) annotation.NewCampaign { return annotation.NewCampaign{Name: "  Spring eval  "} },
-			check: func(t *testing.T, f *fixture, c *annotation.Campaign) {
+			in:   func(*campaignFixture) annotation.NewCampaign { return annotation.NewCampaign{Name: "  Spring eval  "} },
+			check: func(t *testing.T, f *campaignFixture, c *annotation.Campaign) {
 				if c.Name != "Spring eval" || c.Mode != models.ModeLikert || c.Status != models.StatusDraft ||
 					len(c.Annotators) != 0 || !c.Thresholds.IsNull() || !c.BlendWeights.IsNull() {
 					t.Errorf("campaign = %+v", c)
@@ -111,12 +111,12 @@ func TestCreateCampaign(t *testing.T) {
 		},
 		{
 			name: "pairwise, custom rubric, annotators by id and email, deduplicated",
-			in: func(f *fixture) annotation.NewCampaign {
+			in: func(f *campaignFixture) annotation.NewCampaign {
 				return annotation.NewCampaign{Name: "AB", Description: "compare", Mode: models.ModePairwise,
 					Rubric:     models.JSON(custom),
 					Annotators: []string{"ANN1@example.com", fmt.Sprint(f.ann[0].ID), " ann0@example.com "}}
 			},
-			check: func(t *testing.T, f *fixture, c *annotation.Campaign) {
+			check: func(t *testing.T, f *campaignFixture, c *annotation.Campaign) {
 				if c.Mode != models.ModePairwise || c.Description != "compare" || !slices.Equal(c.Rubric.Keys(), []string{"better"}) {
 					t.Errorf("campaign = %+v", c)
 				}
@@ -127,7 +127,7 @@ func TestCreateCampaign(t *testing.T) {
 		},
 		{
 			name: "every field wrong at once",
-			in: func(*fixture) annotation.NewCampaign {
+			in: func(*campaignFixture) annotation.NewCampaign {
 				return annotation.NewCampaign{Name: strings.Repeat("n", 201), Description: strings.Repeat("d", 10001),
 					Mode: "ranking", Rubric: models.JSON(`{"criteria":[{"key":"A"}]}`)}
 			},
@@ -137,20 +137,20 @@ func TestCreateCampaign(t *testing.T) {
 		},
 		{
 			name:      "empty name",
-			in:        func(*fixture) annotation.NewCampaign { return annotation.NewCampaign{Name: " \t"} },
+			in:        func(*campaignFixture) annotation.NewCampaign { return annotation.NewCampaign{Name: " \t"} },
 			wantErr:   annotation.ErrInvalid,
 			wantWhere: []string{"name"},
 		},
 		{
 			name:      "name on two lines",
-			in:        func(*fixture) annotation.NewCampaign { return annotation.NewCampaign{Name: "a\nb"} },
+			in:        func(*campaignFixture) annotation.NewCampaign { return annotation.NewCampaign{Name: "a\nb"} },
 			wantErr:   annotation.ErrInvalid,
 			wantWhere: []string{"name"},
 		},
 		{
 			name: "200 characters is fine",
-			in:   func(*fixture) annotation.NewCampaign { return annotation.NewCampaign{Name: strings.Repeat("é", 200)} },
-			check: func(t *testing.T, _ *fixture, c *annotation.Campaign) {
+			in:   func(*campaignFixture) annotation.NewCampaign { return annotation.NewCampaign{Name: strings.Repeat("é", 200)} },
+			check: func(t *testing.T, _ *campaignFixture, c *annotation.Campaign) {
 				if len([]rune(c.Name)) != 200 {
 					t.Errorf("name has %d characters", len([]rune(c.Name)))
 				}
@@ -158,7 +158,7 @@ func TestCreateCampaign(t *testing.T) {
 		},
 		{
 			name: "unknown, disabled and empty annotators",
-			in: func(f *fixture) annotation.NewCampaign {
+			in: func(f *campaignFixture) annotation.NewCampaign {
 				return annotation.NewCampaign{Name: "x", Annotators: []string{"ann0@example.com", "who@example.com", "ann2@example.com", "", "9999"}}
 			},
 			wantErr:   annotation.ErrInvalid,
@@ -166,12 +166,12 @@ func TestCreateCampaign(t *testing.T) {
 		},
 		{
 			name:    "duplicate name",
-			in:      func(*fixture) annotation.NewCampaign { return annotation.NewCampaign{Name: "taken"} },
+			in:      func(*campaignFixture) annotation.NewCampaign { return annotation.NewCampaign{Name: "taken"} },
 			wantErr: annotation.ErrConflict,
 		},
 	}
 	modelstest.ForEach(t, func(t *testing.T, s *models.Store) {
-		f := newFixture(t, s)
+		f := newCampaignFixture(t, s)
 		ctx := context.Background()
 		if _, err := f.svc.Create(ctx, f.lead.ID, annotation.NewCampaign{Name: "taken"}); err != nil {
 			t.Fatal(err)
@@ -219,7 +219,7 @@ func TestCreateCampaign(t *testing.T) {
 // A list of bad annotators longer than MaxProblems names the first 20 and
 // counts the rest.
 func TestCreateCampaignManyProblems(t *testing.T) {
-	f := newFixture(t, modelstest.NewStore(t))
+	f := newCampaignFixture(t, modelstest.NewStore(t))
 	var refs []string
 	for i := range 25 {
 		refs = append(refs, fmt.Sprintf("nobody%d@example.com", i))
@@ -234,21 +234,21 @@ func TestCreateCampaignManyProblems(t *testing.T) {
 	}
 }
 
-func ptr[T any](v T) *T { return &v }
+func campPtr[T any](v T) *T { return &v }
 
 // TestUpdateCampaign walks one campaign through a sequence of changes; each
 // step either applies (with the audit entries it wants) or is refused and
 // changes nothing.
-// step is one change in TestUpdateCampaign's sequence.
-type step struct {
+// updateStep is one change in TestUpdateCampaign's sequence.
+type updateStep struct {
 	name        string
-	patch       func(f *fixture) annotation.CampaignPatch
+	patch       func(f *campaignFixture) annotation.CampaignPatch
 	tasks       int // create this many tasks before the step
 	wantErr     error
 	wantWhere   []string
 	wantMsg     string
 	wantActions []string // the audit entries the step adds, newest first
-	check       func(t *testing.T, f *fixture, c *annotation.Campaign)
+	check       func(t *testing.T, f *campaignFixture, c *annotation.Campaign)
 }
 
 func TestUpdateCampaign(t *testing.T) {
@@ -256,74 +256,74 @@ func TestUpdateCampaign(t *testing.T) {
 	reworded.Criteria[0].Description = "Only what is written counts."
 	rekeyed := annotation.DefaultRubric()
 	rekeyed.Criteria = rekeyed.Criteria[1:]
-	steps := []step{
-		{name: "nothing changes", patch: func(*fixture) annotation.CampaignPatch {
-			return annotation.CampaignPatch{Name: ptr("c"), Description: ptr(""), Mode: ptr(models.ModeLikert), Status: ptr(models.StatusDraft)}
+	steps := []updateStep{
+		{name: "nothing changes", patch: func(*campaignFixture) annotation.CampaignPatch {
+			return annotation.CampaignPatch{Name: campPtr("c"), Description: campPtr(""), Mode: campPtr(models.ModeLikert), Status: campPtr(models.StatusDraft)}
 		}},
-		{name: "rename and describe", patch: func(*fixture) annotation.CampaignPatch {
-			return annotation.CampaignPatch{Name: ptr(" c2 "), Description: ptr("about")}
-		}, wantActions: []string{annotation.AuditUpdate}, check: func(t *testing.T, _ *fixture, c *annotation.Campaign) {
+		{name: "rename and describe", patch: func(*campaignFixture) annotation.CampaignPatch {
+			return annotation.CampaignPatch{Name: campPtr(" c2 "), Description: campPtr("about")}
+		}, wantActions: []string{annotation.AuditUpdate}, check: func(t *testing.T, _ *campaignFixture, c *annotation.Campaign) {
 			if c.Name != "c2" || c.Description != "about" {
 				t.Errorf("campaign = %+v", c)
 			}
 		}},
-		{name: "rename to a taken name", patch: func(*fixture) annotation.CampaignPatch {
-			return annotation.CampaignPatch{Name: ptr("other")}
+		{name: "rename to a taken name", patch: func(*campaignFixture) annotation.CampaignPatch {
+			return annotation.CampaignPatch{Name: campPtr("other")}
 		}, wantErr: annotation.ErrConflict, wantMsg: `a campaign named "other" exists already`},
-		{name: "bad shapes, all listed", patch: func(*fixture) annotation.CampaignPatch {
-			return annotation.CampaignPatch{Name: ptr(""), Mode: ptr(models.CampaignMode("x")), Status: ptr(models.CampaignStatus("done")),
+		{name: "bad shapes, all listed", patch: func(*campaignFixture) annotation.CampaignPatch {
+			return annotation.CampaignPatch{Name: campPtr(""), Mode: campPtr(models.CampaignMode("x")), Status: campPtr(models.CampaignStatus("done")),
 				Thresholds: models.JSON(`[1,2]`), BlendWeights: models.JSON(`{"a":`)}
 		}, wantErr: annotation.ErrInvalid, wantWhere: []string{"name", "mode", "status", "thresholds", "blend_weights"}},
-		{name: "mode to pairwise without tasks", patch: func(*fixture) annotation.CampaignPatch {
-			return annotation.CampaignPatch{Mode: ptr(models.ModePairwise)}
+		{name: "mode to pairwise without tasks", patch: func(*campaignFixture) annotation.CampaignPatch {
+			return annotation.CampaignPatch{Mode: campPtr(models.ModePairwise)}
 		}, wantActions: []string{annotation.AuditUpdate}},
-		{name: "annotators", patch: func(f *fixture) annotation.CampaignPatch {
+		{name: "annotators", patch: func(f *campaignFixture) annotation.CampaignPatch {
 			return annotation.CampaignPatch{Annotators: &[]string{"ann1@example.com", fmt.Sprint(f.ann[0].ID)}}
-		}, wantActions: []string{annotation.AuditAnnotators}, check: func(t *testing.T, f *fixture, c *annotation.Campaign) {
+		}, wantActions: []string{annotation.AuditAnnotators}, check: func(t *testing.T, f *campaignFixture, c *annotation.Campaign) {
 			if len(c.Annotators) != 2 || c.Annotators[0].ID != f.ann[0].ID || c.Annotators[1].ID != f.ann[1].ID {
 				t.Errorf("annotators = %+v", c.Annotators)
 			}
 		}},
-		{name: "same annotators again: no entry", patch: func(f *fixture) annotation.CampaignPatch {
+		{name: "same annotators again: no entry", patch: func(f *campaignFixture) annotation.CampaignPatch {
 			return annotation.CampaignPatch{Annotators: &[]string{"ann0@example.com", "ann1@example.com"}}
 		}},
-		{name: "disabled annotator refused", patch: func(f *fixture) annotation.CampaignPatch {
+		{name: "disabled annotator refused", patch: func(f *campaignFixture) annotation.CampaignPatch {
 			return annotation.CampaignPatch{Annotators: &[]string{"ann2@example.com"}}
 		}, wantErr: annotation.ErrInvalid, wantWhere: []string{"annotators[0]"}},
-		{name: "thresholds", patch: func(*fixture) annotation.CampaignPatch {
+		{name: "thresholds", patch: func(*campaignFixture) annotation.CampaignPatch {
 			return annotation.CampaignPatch{Thresholds: models.JSON(`{ "top_k": 3 }`)}
-		}, wantActions: []string{annotation.AuditThresholds}, check: func(t *testing.T, _ *fixture, c *annotation.Campaign) {
+		}, wantActions: []string{annotation.AuditThresholds}, check: func(t *testing.T, _ *campaignFixture, c *annotation.Campaign) {
 			if string(c.Thresholds) != `{"top_k":3}` {
 				t.Errorf("thresholds = %s, want the compacted document", c.Thresholds)
 			}
 		}},
-		{name: "status collecting with blend weights", patch: func(*fixture) annotation.CampaignPatch {
-			return annotation.CampaignPatch{Status: ptr(models.StatusCollecting), BlendWeights: models.JSON(`{"human":0.5}`)}
+		{name: "status collecting with blend weights", patch: func(*campaignFixture) annotation.CampaignPatch {
+			return annotation.CampaignPatch{Status: campPtr(models.StatusCollecting), BlendWeights: models.JSON(`{"human":0.5}`)}
 		}, wantActions: []string{annotation.AuditBlendWeights, annotation.AuditStatus}},
-		{name: "status back to draft", patch: func(*fixture) annotation.CampaignPatch {
-			return annotation.CampaignPatch{Status: ptr(models.StatusDraft)}
+		{name: "status back to draft", patch: func(*campaignFixture) annotation.CampaignPatch {
+			return annotation.CampaignPatch{Status: campPtr(models.StatusDraft)}
 		}, wantErr: annotation.ErrConflict, wantMsg: "only moves forward"},
-		{name: "mode with tasks", tasks: 2, patch: func(*fixture) annotation.CampaignPatch {
-			return annotation.CampaignPatch{Mode: ptr(models.ModeLikert)}
+		{name: "mode with tasks", tasks: 2, patch: func(*campaignFixture) annotation.CampaignPatch {
+			return annotation.CampaignPatch{Mode: campPtr(models.ModeLikert)}
 		}, wantErr: annotation.ErrConflict, wantMsg: "has 2 tasks: its mode can no longer change"},
-		{name: "rubric keys with tasks", patch: func(*fixture) annotation.CampaignPatch {
+		{name: "rubric keys with tasks", patch: func(*campaignFixture) annotation.CampaignPatch {
 			return annotation.CampaignPatch{Rubric: models.MustJSON(rekeyed)}
 		}, wantErr: annotation.ErrConflict, wantMsg: "its rubric's criteria"},
-		{name: "rubric rewording with tasks", patch: func(*fixture) annotation.CampaignPatch {
+		{name: "rubric rewording with tasks", patch: func(*campaignFixture) annotation.CampaignPatch {
 			return annotation.CampaignPatch{Rubric: models.MustJSON(reworded)}
-		}, wantActions: []string{annotation.AuditUpdate}, check: func(t *testing.T, _ *fixture, c *annotation.Campaign) {
+		}, wantActions: []string{annotation.AuditUpdate}, check: func(t *testing.T, _ *campaignFixture, c *annotation.Campaign) {
 			if c.Rubric.Criteria[0].Description != "Only what is written counts." {
 				t.Errorf("rubric not reworded: %+v", c.Rubric.Criteria[0])
 			}
 		}},
-		{name: "close", patch: func(*fixture) annotation.CampaignPatch {
-			return annotation.CampaignPatch{Status: ptr(models.StatusClosed)}
+		{name: "close", patch: func(*campaignFixture) annotation.CampaignPatch {
+			return annotation.CampaignPatch{Status: campPtr(models.StatusClosed)}
 		}, wantActions: []string{annotation.AuditStatus}},
-		{name: "closed keeps its thresholds and annotators", patch: func(*fixture) annotation.CampaignPatch {
+		{name: "closed keeps its thresholds and annotators", patch: func(*campaignFixture) annotation.CampaignPatch {
 			return annotation.CampaignPatch{Thresholds: models.JSON(`{"top_k":4}`), Annotators: &[]string{}}
 		}, wantErr: annotation.ErrConflict, wantMsg: "only its name and description may change, not its thresholds, annotators"},
-		{name: "closed may be renamed", patch: func(*fixture) annotation.CampaignPatch {
-			return annotation.CampaignPatch{Name: ptr("c3"), Status: ptr(models.StatusClosed)}
+		{name: "closed may be renamed", patch: func(*campaignFixture) annotation.CampaignPatch {
+			return annotation.CampaignPatch{Name: campPtr("c3"), Status: campPtr(models.StatusClosed)}
 		}, wantActions: []string{annotation.AuditUpdate}},
 	}
 	for _, kind := range modelstest.Stores {
@@ -357,8 +357,8 @@ func newStoreWithSQL(t *testing.T, kind string) (*models.Store, *sql.DB) {
 	return s, raw
 }
 
-func testUpdateCampaignSteps(t *testing.T, s *models.Store, raw *sql.DB, steps []step) {
-	f := newFixture(t, s)
+func testUpdateCampaignSteps(t *testing.T, s *models.Store, raw *sql.DB, steps []updateStep) {
+	f := newCampaignFixture(t, s)
 	ctx := context.Background()
 	c, err := f.svc.Create(ctx, f.lead.ID, annotation.NewCampaign{Name: "c"})
 	if err != nil {
@@ -367,7 +367,7 @@ func testUpdateCampaignSteps(t *testing.T, s *models.Store, raw *sql.DB, steps [
 	if _, err := f.svc.Create(ctx, f.lead.ID, annotation.NewCampaign{Name: "other"}); err != nil {
 		t.Fatal(err)
 	}
-	captions := seedCaptions(t, s, c.ID)
+	captions := seedCampaignCaptions(t, s, c.ID)
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
 			for i := range st.tasks {
@@ -425,9 +425,9 @@ func testUpdateCampaignSteps(t *testing.T, s *models.Store, raw *sql.DB, steps [
 	}
 }
 
-// seedCaptions gives the campaign one captioner with three captions and
+// seedCampaignCaptions gives the campaign one captioner with three captions and
 // returns their IDs.
-func seedCaptions(t *testing.T, s *models.Store, campaignID int64) []int64 {
+func seedCampaignCaptions(t *testing.T, s *models.Store, campaignID int64) []int64 {
 	t.Helper()
 	ctx := context.Background()
 	imgs := []models.Image{{CampaignID: campaignID, ExternalID: "1"}, {CampaignID: campaignID, ExternalID: "2"}, {CampaignID: campaignID, ExternalID: "3"}}
@@ -448,9 +448,9 @@ func seedCaptions(t *testing.T, s *models.Store, campaignID int64) []int64 {
 	return []int64{rows[0].ID, rows[1].ID, rows[2].ID}
 }
 
-// thresholdsValidator stands in for the selection's schema: an object with
+// fakeThresholdsValidator stands in for the selection's schema: an object with
 // an integer top_k of at least 1, stored with its keys sorted.
-func thresholdsValidator(c *models.Campaign, doc models.JSON) (models.JSON, error) {
+func fakeThresholdsValidator(c *models.Campaign, doc models.JSON) (models.JSON, error) {
 	var v struct {
 		TopK *int `json:"top_k"`
 	}
@@ -465,7 +465,7 @@ func thresholdsValidator(c *models.Campaign, doc models.JSON) (models.JSON, erro
 
 func TestSetThresholds(t *testing.T) {
 	modelstest.ForEach(t, func(t *testing.T, s *models.Store) {
-		f := newFixture(t, s, annotation.WithThresholdsValidator(thresholdsValidator),
+		f := newCampaignFixture(t, s, annotation.WithThresholdsValidator(fakeThresholdsValidator),
 			annotation.WithBlendWeightsValidator(func(*models.Campaign, models.JSON) (models.JSON, error) {
 				return nil, errors.New("weights must sum to 1")
 			}))
@@ -550,7 +550,7 @@ func TestSetThresholds(t *testing.T) {
 }
 
 func TestCampaignLookupAndAuditLimits(t *testing.T) {
-	f := newFixture(t, modelstest.NewStore(t))
+	f := newCampaignFixture(t, modelstest.NewStore(t))
 	ctx := context.Background()
 	c, err := f.svc.Create(ctx, 0, annotation.NewCampaign{Name: "Named 7"})
 	if err != nil {
@@ -582,7 +582,7 @@ func TestCampaignLookupAndAuditLimits(t *testing.T) {
 	if _, err := f.svc.AuditLog(ctx, 999, 10); !errors.Is(err, annotation.ErrNotFound) {
 		t.Errorf("AuditLog of a missing campaign = %v, want ErrNotFound", err)
 	}
-	if _, err := f.svc.Update(ctx, 0, 999, annotation.CampaignPatch{Name: ptr("x")}); !errors.Is(err, annotation.ErrNotFound) {
+	if _, err := f.svc.Update(ctx, 0, 999, annotation.CampaignPatch{Name: campPtr("x")}); !errors.Is(err, annotation.ErrNotFound) {
 		t.Errorf("Update of a missing campaign = %v, want ErrNotFound", err)
 	}
 	list, err := f.svc.List(ctx)
@@ -597,7 +597,7 @@ func TestCampaignLookupAndAuditLimits(t *testing.T) {
 // of LockCampaign; SQLite transactions are serialized by BEGIN IMMEDIATE.
 func TestSetThresholdsConcurrent(t *testing.T) {
 	modelstest.ForEach(t, func(t *testing.T, s *models.Store) {
-		f := newFixture(t, s)
+		f := newCampaignFixture(t, s)
 		ctx := context.Background()
 		c, err := f.svc.Create(ctx, f.lead.ID, annotation.NewCampaign{Name: "c"})
 		if err != nil {

@@ -12,7 +12,7 @@ import (
 
 // seedCampaign creates a campaign with images, captioners, captions and
 // tasks in the given numbers and returns it.
-func seedCampaign(t *testing.T, s *models.Store, name string, images, captioners, tasks int) *models.Campaign {
+func seedAdminCampaign(t *testing.T, s *models.Store, name string, images, captioners, tasks int) *models.Campaign {
 	t.Helper()
 	ctx := context.Background()
 	c := &models.Campaign{Name: name, Mode: models.ModeLikert}
@@ -55,8 +55,8 @@ func seedCampaign(t *testing.T, s *models.Store, name string, images, captioners
 func TestCampaignSummaries(t *testing.T) {
 	modelstest.ForEach(t, func(t *testing.T, s *models.Store) {
 		ctx := context.Background()
-		empty := seedCampaign(t, s, "empty", 0, 0, 0)
-		full := seedCampaign(t, s, "full", 3, 2, 4)
+		empty := seedAdminCampaign(t, s, "empty", 0, 0, 0)
+		full := seedAdminCampaign(t, s, "full", 3, 2, 4)
 		u := &models.User{Email: "ann@example.com", Role: models.RoleAnnotator}
 		if err := s.CreateUser(ctx, u); err != nil {
 			t.Fatal(err)
@@ -193,7 +193,7 @@ func TestUpdateCampaign(t *testing.T) {
 func TestCampaignAnnotators(t *testing.T) {
 	modelstest.ForEach(t, func(t *testing.T, s *models.Store) {
 		ctx := context.Background()
-		c := seedCampaign(t, s, "c", 0, 0, 0)
+		c := seedAdminCampaign(t, s, "c", 0, 0, 0)
 		var ids []int64
 		for _, email := range []string{"a@example.com", "b@example.com", "c@example.com"} {
 			u := &models.User{Email: email, Role: models.RoleAnnotator}
@@ -245,8 +245,8 @@ func TestCampaignAnnotators(t *testing.T) {
 func TestAuditLog(t *testing.T) {
 	modelstest.ForEach(t, func(t *testing.T, s *models.Store) {
 		ctx := context.Background()
-		a := seedCampaign(t, s, "a", 0, 0, 0)
-		b := seedCampaign(t, s, "b", 0, 0, 0)
+		a := seedAdminCampaign(t, s, "a", 0, 0, 0)
+		b := seedAdminCampaign(t, s, "b", 0, 0, 0)
 		lead := &models.User{Email: "lead@example.com", Role: models.RoleLead}
 		if err := s.CreateUser(ctx, lead); err != nil {
 			t.Fatal(err)
@@ -314,7 +314,7 @@ func TestAuditLog(t *testing.T) {
 		for _, bad := range []models.AuditEntry{
 			{CampaignID: &a.ID},
 			{CampaignID: &a.ID, Action: "x", After: models.JSON(`{`)},
-			{ActorID: ptr(int64(999)), CampaignID: &a.ID, Action: "x"},
+			{ActorID: campPtr(int64(999)), CampaignID: &a.ID, Action: "x"},
 		} {
 			if err := s.AddAudit(ctx, &bad); !errors.Is(err, models.ErrInvalid) {
 				t.Errorf("AddAudit(%+v) = %v, want ErrInvalid", bad, err)
@@ -323,4 +323,4 @@ func TestAuditLog(t *testing.T) {
 	})
 }
 
-func ptr[T any](v T) *T { return &v }
+func campPtr[T any](v T) *T { return &v }
