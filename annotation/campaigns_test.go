@@ -149,7 +149,9 @@ func TestCreateCampaign(t *testing.T) {
 		},
 		{
 			name: "200 characters is fine",
-			in:   func(*campaignFixture) annotation.NewCampaign { return annotation.NewCampaign{Name: strings.Repeat("é", 200)} },
+			in: func(*campaignFixture) annotation.NewCampaign {
+				return annotation.NewCampaign{Name: strings.Repeat("é", 200)}
+			},
 			check: func(t *testing.T, _ *campaignFixture, c *annotation.Campaign) {
 				if len([]rune(c.Name)) != 200 {
 					t.Errorf("name has %d characters", len([]rune(c.Name)))
