@@ -182,6 +182,13 @@ type EvalJob struct {
 	StartedAt   *time.Time `json:"started_at"`
 	FinishedAt  *time.Time `json:"finished_at"`
 	HeartbeatAt *time.Time `json:"heartbeat_at"`
+	// ClaimedAt and ClaimDone are when the current worker claimed the job
+	// and how much was done then: a resumed job's rate counts this run only.
+	ClaimedAt *time.Time `json:"claimed_at"`
+	ClaimDone int        `json:"claim_done"`
+	// Attempts counts claims; Notes says what a finished job skipped.
+	Attempts int    `json:"attempts"`
+	Notes    string `json:"notes"`
 }
 
 // EmbeddingKind says what an embedding encodes.
