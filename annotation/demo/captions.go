@@ -7,11 +7,12 @@ import (
 
 // style says what a generated caption must mention. References may leave
 // out the background, a position or (rarely) colours, as people do; the
-// accurate captioner always names colours, and a deliberately wrong caption
-// always names the detail it got wrong.
+// accurate captioner names everything, as a good model does, and a
+// deliberately wrong caption always names the detail it got wrong.
 type style struct {
-	colour   bool // always name colours
-	position bool // always name positions
+	colour     bool // always name colours
+	position   bool // always name positions
+	background bool // always name the background
 }
 
 // describe writes one caption of s in a randomly chosen phrasing.
@@ -39,6 +40,9 @@ func describeOne(r *rand.Rand, s Scene, g Group, st style) string {
 		case 2:
 			return "a picture of " + np + " " + backgroundPhrase(r, bg)
 		default:
+			if st.background {
+				return np + " " + backgroundPhrase(r, bg)
+			}
 			return np
 		}
 	}
@@ -50,6 +54,9 @@ func describeOne(r *rand.Rand, s Scene, g Group, st style) string {
 	case 2:
 		return "a " + bgWord(r, bg) + " background with " + np + " " + pos
 	case 3:
+		if st.background {
+			return np + " " + pos + " " + backgroundPhrase(r, bg)
+		}
 		return np + " " + pos
 	case 4:
 		return "an image of " + np + " " + pos + " " + backgroundPhrase(r, bg)
@@ -87,7 +94,7 @@ func describeTwo(r *rand.Rand, s Scene, st style) string {
 	default:
 		text = "there " + verb(a) + " " + an + " " + relation(r, a.Position) + " " + bn
 	}
-	if r.IntN(5) < 3 {
+	if r.IntN(5) < 3 || st.background {
 		text += " " + backgroundPhrase(r, s.Background)
 	}
 	return text
