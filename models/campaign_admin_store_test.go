@@ -3,6 +3,7 @@ package models_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -324,3 +325,77 @@ func TestAuditLog(t *testing.T) {
 }
 
 func campPtr[T any](v T) *T { return &v }
+
+// BenchmarkListCampaignSummaries measures the lead's campaign list: ten
+// campaigns, one of them with 5,000 images × 20 captioners (100,000
+// captions) and 10,000 tasks, so that the count subqueries have rows to
+// walk.
+func BenchmarkListCampaignSummaries(b *testing.B) {
+	for _, kind := range modelstest.Stores {
+		b.Run(kind, func(b *testing.B) {
+			s := modelstest.New(b, kind)
+			ctx := context.Background()
+			const images, captioners, tasks = 5000, 20, 10000
+			for n := range 10 {
+				c := &models.Campaign{Name: fmt.Sprint("campaign ", n), Mode: models.ModeLikert}
+				if err := s.CreateCampaign(ctx, c); err != nil {
+					b.Fatal(err)
+				}
+				if n > 0 {
+					continue
+				}
+				err := s.InTx(ctx, func(tx *models.Store) error {
+					imgs := make([]models.Image, images)
+					for i := range imgs {
+						imgs[i] = models.Image{CampaignID: c.ID, ExternalID: fmt.Sprint(i)}
+					}
+					if err := tx.InsertImages(ctx, imgs); err != nil {
+						return err
+					}
+					var first []models.Caption
+					for k := range captioners {
+						capt := &models.Captioner{CampaignID: c.ID, Name: "m", Version: fmt.Sprint(k)}
+						if err := tx.CreateCaptioner(ctx, capt); err != nil {
+							return err
+						}
+						rows := make([]models.Caption, images)
+						for i := range rows {
+							rows[i] = models.Caption{CaptionerID: capt.ID, ImageID: imgs[i].ID, Text: "a caption"}
+						}
+						if err := tx.InsertCaptions(ctx, rows); err != nil {
+							return err
+						}
+						if k < tasks/images {
+							first = append(first, rows...)
+						}
+					}
+					ts := make([]models.Task, tasks)
+					for i := range ts {
+						ts[i] = models.Task{CampaignID: c.ID, Kind: models.TaskSingle, CaptionID: first[i].ID, RatingsWanted: 1, Position: i}
+					}
+					return tx.GormDB().CreateInBatches(ts, 1000).Error
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			if kind == models.DialectPostgres {
+				// What autovacuum does soon after a bulk import: planner
+				// statistics and the visibility map for index-only scans.
+				if err := s.GormDB().Exec("VACUUM ANALYZE").Error; err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ResetTimer()
+			for b.Loop() {
+				list, err := s.ListCampaignSummaries(ctx)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(list) != 10 || list[9].Captions != images*captioners || list[9].Tasks != tasks {
+					b.Fatalf("list = %+v", list[9].CampaignCounts)
+				}
+			}
+		})
+	}
+}
