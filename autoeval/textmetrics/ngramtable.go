@@ -7,11 +7,16 @@ package textmetrics
 // with linear probing over uint64 keys keeps lookups free of allocation and
 // safe for concurrent readers once building is done.
 type gramTable struct {
-	keys  []uint64 // 0: empty slot; otherwise the key with its top bit set
-	vals  []int32
+	slots []gramSlot
 	mask  uint64
 	count int
 	order []uint8 // n of each id (1..4)
+}
+
+// gramSlot keeps a key beside its id, so a probe touches one cache line.
+type gramSlot struct {
+	key uint64 // 0: empty; otherwise the key with its top bit set
+	id  int32
 }
 
 const gramKeyUsed = 1 << 63
@@ -21,7 +26,7 @@ func newGramTable(capacity int) *gramTable {
 	for size < capacity*2 {
 		size *= 2
 	}
-	return &gramTable{keys: make([]uint64, size), vals: make([]int32, size), mask: uint64(size - 1)}
+	return &gramTable{slots: make([]gramSlot, size), mask: uint64(size - 1)}
 }
 
 // gramKey combines a prefix id (-1 for unigrams) and a token id.
@@ -38,9 +43,9 @@ func gramHash(key uint64) uint64 {
 func (t *gramTable) lookup(prefix, tok int32) int32 {
 	key := gramKey(prefix, tok)
 	for i := gramHash(key) & t.mask; ; i = (i + 1) & t.mask {
-		switch t.keys[i] {
+		switch s := &t.slots[i]; s.key {
 		case key:
-			return t.vals[i]
+			return s.id
 		case 0:
 			return -1
 		}
@@ -53,16 +58,16 @@ func (t *gramTable) intern(prefix, tok int32, n int) int32 {
 	key := gramKey(prefix, tok)
 	i := gramHash(key) & t.mask
 	for ; ; i = (i + 1) & t.mask {
-		switch t.keys[i] {
+		switch s := &t.slots[i]; s.key {
 		case key:
-			return t.vals[i]
+			return s.id
 		case 0:
-			if (t.count+1)*2 > len(t.keys) {
+			if (t.count+1)*2 > len(t.slots) {
 				t.grow()
 				return t.intern(prefix, tok, n)
 			}
 			id := int32(t.count)
-			t.keys[i], t.vals[i] = key, id
+			*s = gramSlot{key, id}
 			t.count++
 			t.order = append(t.order, uint8(n))
 			return id
@@ -71,18 +76,17 @@ func (t *gramTable) intern(prefix, tok int32, n int) int32 {
 }
 
 func (t *gramTable) grow() {
-	keys, vals := t.keys, t.vals
-	t.keys = make([]uint64, 2*len(keys))
-	t.vals = make([]int32, 2*len(keys))
-	t.mask = uint64(len(t.keys) - 1)
-	for j, key := range keys {
-		if key == 0 {
+	old := t.slots
+	t.slots = make([]gramSlot, 2*len(old))
+	t.mask = uint64(len(t.slots) - 1)
+	for _, s := range old {
+		if s.key == 0 {
 			continue
 		}
-		i := gramHash(key) & t.mask
-		for t.keys[i] != 0 {
+		i := gramHash(s.key) & t.mask
+		for t.slots[i].key != 0 {
 			i = (i + 1) & t.mask
 		}
-		t.keys[i], t.vals[i] = key, vals[j]
+		t.slots[i] = s
 	}
 }

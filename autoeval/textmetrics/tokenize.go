@@ -18,7 +18,7 @@ import (
 // compound, an acronym, a known abbreviation with its period, a fraction,
 // a word with an inner apostrophe); ties go to the first shape listed in
 // scanWord. Clitics ('s 'm 'd 're 've 'll n't) are split off the word before
-// them. Every rule below was checked against all 25,014 COCO val2017
+// them, and a tag such as <unk> stays one token. Every rule below was checked against all 25,014 COCO val2017
 // captions; rules for shapes that never occur there (cannot, gonna, ?!) follow
 // the Penn Treebank conventions the tokenizer implements.
 
@@ -225,6 +225,11 @@ func (t *tokenizer) run(s string) {
 		case r == '}':
 			t.emit("-rcb-")
 			i += n
+		case r == '<' && tagEnd(s, i) > i:
+			// An SGML/XML tag such as <unk> is one token.
+			e := tagEnd(s, i)
+			t.emit(s[i:e])
+			i = e
 		case unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == utf8.RuneError:
 			// Characters the lexer cannot tokenize are deleted.
 			i += n
@@ -234,6 +239,31 @@ func (t *tokenizer) run(s string) {
 			i += n
 		}
 	}
+}
+
+// tagEnd matches a tag at i: "<", an optional "/", a letter, then letters,
+// digits and _ . : - up to ">" ("<unk>", "</s>"). It returns i when there is
+// none.
+func tagEnd(s string, i int) int {
+	j := i + 1
+	if j < len(s) && s[j] == '/' {
+		j++
+	}
+	if !letterAt(s, j) {
+		return i
+	}
+	for j < len(s) {
+		c := s[j]
+		switch {
+		case c == '>':
+			return j + 1
+		case c == '_' || c == '.' || c == ':' || c == '-' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
+			j++
+		default:
+			return i
+		}
+	}
+	return i
 }
 
 // skipRun returns the end of the run of byte c starting at i.

@@ -40,6 +40,7 @@ func TestTokenize(t *testing.T) {
 		{"internal semicolon", "it;s a p;ayer", "it s a p ayer"},
 		{"newlines are spaces", "a cat\non a mat\n", "a cat on a mat"},
 		{"unicode letters", "a caf\u00e9 in M\u00dcNCHEN", "a caf\u00e9 in m\u00fcnchen"},
+		{"tags are one token", "a <UNK> on a </s> < 5 x>", "a <unk> on a </s> < 5 x >"},
 		{"dashes and ellipsis", "a dog\u2014a cat\u2026 \u201cyes\u201d", "a dog a cat yes"},
 	}
 	for _, tt := range tests {
