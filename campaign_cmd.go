@@ -125,7 +125,7 @@ func campaignCommand(ctx context.Context, args []string, stdout, stderr io.Write
 				return err
 			}
 		}
-		return out.campaign(c, entries, audit > 0)
+		return out.campaign(c, entries, audit > 0, true)
 	}
 
 	actor, err := f.actor(ctx, store)
@@ -134,10 +134,12 @@ func campaignCommand(ctx context.Context, args []string, stdout, stderr io.Write
 	}
 	var c *annotation.Campaign
 	if sub == "create" {
-		if f.name == nil || strings.TrimSpace(*f.name) == "" {
-			return errors.New("--name is required")
+		// A missing --name is reported by the service with the input's
+		// other problems, all at once.
+		in := annotation.NewCampaign{Rubric: f.rubric}
+		if f.name != nil {
+			in.Name = *f.name
 		}
-		in := annotation.NewCampaign{Name: *f.name, Rubric: f.rubric}
 		if f.description != nil {
 			in.Description = *f.description
 		}
@@ -167,7 +169,7 @@ func campaignCommand(ctx context.Context, args []string, stdout, stderr io.Write
 			return err
 		}
 	}
-	return out.campaign(c, nil, false)
+	return out.campaign(c, nil, false, false)
 }
 
 // campaignFlags are the settings flags of create and update; a nil field
@@ -333,7 +335,9 @@ func annotatorCount(n int64) string {
 	return fmt.Sprint(n)
 }
 
-func (o campaignOutput) campaign(c *annotation.Campaign, audit []annotation.AuditRecord, withAudit bool) error {
+// campaign prints c; the rubric in full only with fullRubric (show), else
+// its criterion keys (create and update echo what they did in a few lines).
+func (o campaignOutput) campaign(c *annotation.Campaign, audit []annotation.AuditRecord, withAudit, fullRubric bool) error {
 	if o.json {
 		if !withAudit {
 			return o.encode(c)
@@ -365,12 +369,16 @@ func (o campaignOutput) campaign(c *annotation.Campaign, audit []annotation.Audi
 		}
 		fmt.Fprintf(tw, "annotators:\t%s\n", strings.Join(names, ", "))
 	}
+	fmt.Fprintf(tw, "rubric:\t%s\n", strings.Join(c.Rubric.Keys(), ", "))
 	fmt.Fprintf(tw, "thresholds:\t%s\n", c.Thresholds)
 	fmt.Fprintf(tw, "blend weights:\t%s\n", c.BlendWeights)
 	fmt.Fprintf(tw, "created:\t%s\n", c.CreatedAt.UTC().Format(time.DateTime))
 	fmt.Fprintf(tw, "updated:\t%s\n", c.UpdatedAt.UTC().Format(time.DateTime))
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	if !fullRubric {
+		return nil
 	}
 	fmt.Fprintln(o.w, "\nrubric (1–5):")
 	for _, cr := range c.Rubric.Criteria {
