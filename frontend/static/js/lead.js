@@ -72,7 +72,7 @@ function emptyState() {
     el('p', {}, 'A campaign brings together images, reference captions and one results file per captioner. Automatic metrics rank the captioners; the best outputs go to annotators.'),
   );
   const cli = el('p', { class: 'muted' }, 'From the command line: ');
-  cli.append(el('code', {}, 'capeval import --campaign NAME --images DIR --references FILE --results NAME=FILE'));
+  cli.append(el('code', {}, 'capeval campaign create --name NAME'));
   wrap.append(cli);
   return wrap;
 }
