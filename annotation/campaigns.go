@@ -365,6 +365,22 @@ func (s *Campaigns) Update(ctx context.Context, actorID, id int64, p CampaignPat
 					ErrConflict, before.Name, sum.Tasks, what)
 			}
 		}
+		// A mode change may make the stored thresholds or blend weights
+		// meaningless (pairs to compare in a Likert campaign…): check them
+		// again against the campaign as it will be, unless the patch
+		// replaces them anyway.
+		if ch.Mode != nil {
+			if thresholds == nil {
+				if _, err := s.validate(s.thresholds, "thresholds", &after, before.Thresholds); err != nil {
+					return stale(err, after.Mode)
+				}
+			}
+			if blendWeights == nil {
+				if _, err := s.validate(s.blendWeights, "blend_weights", &after, before.BlendWeights); err != nil {
+					return stale(err, after.Mode)
+				}
+			}
+		}
 		if thresholds != nil {
 			doc, err := s.validate(s.thresholds, "thresholds", &after, thresholds)
 			if err != nil {
@@ -691,6 +707,21 @@ func statusRank(s models.CampaignStatus) int {
 		return 2
 	}
 	return -1
+}
+
+// stale rewords the problems of a stored document that a mode change
+// would invalidate, so that the lead knows to send a new one with the mode.
+func stale(err error, mode models.CampaignMode) error {
+	var ve *ValidationError
+	if !errors.As(err, &ve) {
+		return err
+	}
+	out := &ValidationError{What: "campaign", More: ve.More}
+	for _, p := range ve.Problems {
+		out.Problems = append(out.Problems, Problem{Where: p.Where,
+			Message: fmt.Sprintf("the stored value does not fit mode %s (send a new one with the mode): %s", mode, p.Message)})
+	}
+	return out
 }
 
 // addProblems copies the problems of a *ValidationError into ps.

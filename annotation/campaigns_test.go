@@ -654,3 +654,40 @@ func TestSetThresholdsConcurrent(t *testing.T) {
 		}
 	})
 }
+
+// A mode change checks the stored thresholds again with the owner's
+// validator, unless the same patch replaces them.
+func TestModeChangeRechecksThresholds(t *testing.T) {
+	pairsOnlyPairwise := func(c *models.Campaign, doc models.JSON) (models.JSON, error) {
+		var v map[string]any
+		if err := json.Unmarshal(doc, &v); err != nil {
+			return nil, err
+		}
+		if _, ok := v["pairs"]; ok && c.Mode != models.ModePairwise {
+			return nil, &annotation.ValidationError{What: "thresholds", Problems: []annotation.Problem{
+				{Where: "thresholds.pairs", Message: "only pairwise campaigns compare pairs"}}}
+		}
+		return doc, nil
+	}
+	f := newCampaignFixture(t, modelstest.NewStore(t), annotation.WithThresholdsValidator(pairsOnlyPairwise))
+	ctx := context.Background()
+	c, err := f.svc.Create(ctx, 0, annotation.NewCampaign{Name: "c", Mode: models.ModePairwise})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.SetThresholds(ctx, 0, c.ID, models.JSON(`{"pairs":"adjacent"}`)); err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.svc.Update(ctx, 0, c.ID, annotation.CampaignPatch{Mode: campPtr(models.ModeLikert)})
+	if w := problemsAt(err); !slices.Equal(w, []string{"thresholds.pairs"}) ||
+		!strings.Contains(err.Error(), "does not fit mode likert (send a new one with the mode): only pairwise") {
+		t.Fatalf("mode change with stale thresholds = %v", err)
+	}
+	got, err := f.svc.Update(ctx, 0, c.ID, annotation.CampaignPatch{Mode: campPtr(models.ModeLikert), Thresholds: models.JSON(`{"top_k":2}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Mode != models.ModeLikert || string(got.Thresholds) != `{"top_k":2}` {
+		t.Errorf("campaign = %s, %s", got.Mode, got.Thresholds)
+	}
+}
