@@ -93,7 +93,6 @@ type Encoder struct {
 	visionMu  sync.Mutex
 	vision    *ort.DynamicAdvancedSession
 	closeOnce sync.Once
-	log       *slog.Logger
 }
 
 // Device is a parsed --device value.
@@ -150,7 +149,7 @@ func NewEncoder(opts Options) (*Encoder, error) {
 	if err := acquireEnv(opts.LibraryPath); err != nil {
 		return nil, err
 	}
-	e := &Encoder{opts: opts, log: log}
+	e := &Encoder{opts: opts}
 	ok := false
 	defer func() {
 		if !ok {
@@ -168,18 +167,12 @@ func NewEncoder(opts Options) (*Encoder, error) {
 	if e.info.HasMask {
 		e.textIn = append(e.textIn, attentionMask)
 	}
-	switch dev.Kind {
-	case "cpu":
+	if dev.Kind != "auto" {
 		err = e.openSessions(dev)
-	case "cuda":
-		err = e.openSessions(dev)
-	default:
-		cuda := Device{Kind: "cuda"}
-		if err = e.openSessions(cuda); err != nil {
-			log.Info("clip: CUDA unavailable, using the CPU", "reason", err)
-			e.closeSessions()
-			err = e.openSessions(Device{Kind: "cpu"})
-		}
+	} else if err = e.openSessions(Device{Kind: "cuda"}); err != nil {
+		log.Info("clip: CUDA unavailable, using the CPU", "reason", err)
+		e.closeSessions()
+		err = e.openSessions(Device{Kind: "cpu"})
 	}
 	if err != nil {
 		return nil, err
