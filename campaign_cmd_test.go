@@ -3,12 +3,16 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"capeval/models"
 )
@@ -117,5 +121,77 @@ func TestCampaignCommand(t *testing.T) {
 	}
 	if len(list.Campaigns) != 2 || list.Campaigns[1].Counts.Images != 48 || list.Campaigns[1].Mode != "pairwise" {
 		t.Errorf("list = %+v", list)
+	}
+}
+
+// TestServeListsDemoCampaign checks serve's wiring of the campaign service:
+// the demo campaign is in the lead's list over real HTTP, with its counts,
+// and annotators are refused the list.
+func TestServeListsDemoCampaign(t *testing.T) {
+	setEnv(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	t.Setenv("CAPEVAL_ADDR", addr)
+	t.Setenv("CAPEVAL_DEMO", "true")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errOut safeBuffer
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, []string{"serve"}, &out, &errOut) }()
+	defer func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			t.Error("serve did not shut down within 20s")
+		}
+	}()
+	base := "http://" + addr
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server not ready after 60s: %v\nstderr %s", err, errOut.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	list := func(email, password string) (int, string) {
+		t.Helper()
+		resp, err := http.Post(base+"/api/v1/login", "application/json",
+			strings.NewReader(fmt.Sprintf(`{"email":%q,"password":%q}`, email, password)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tok struct{ Token string }
+		json.NewDecoder(resp.Body).Decode(&tok)
+		resp.Body.Close()
+		req, _ := http.NewRequest("GET", base+"/api/v1/campaigns", nil)
+		req.Header.Set("Authorization", "Bearer "+tok.Token)
+		resp, err = http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	lead, annotator := demoAccounts[1], demoAccounts[2]
+	code, body := list(lead.email, lead.password)
+	want := `"name":"` + demoCampaign + `"`
+	if code != 200 || !strings.Contains(body, want) ||
+		!strings.Contains(body, `"counts":{"images":48,"captioners":4,"captions":192,"tasks":0}`) {
+		t.Errorf("lead's campaign list: %d %s", code, body)
+	}
+	if code, body := list(annotator.email, annotator.password); code != http.StatusForbidden {
+		t.Errorf("annotator's campaign list: %d %s", code, body)
 	}
 }
