@@ -37,6 +37,7 @@ type Problem struct {
 	Message string `json:"message"`
 }
 
+// String returns "where: message", or the message alone when Where is empty.
 func (p Problem) String() string {
 	if p.Where == "" {
 		return p.Message
