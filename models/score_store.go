@@ -4,6 +4,7 @@ import (
 	"context"
 	"sort"
 
+	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
 
@@ -186,4 +187,38 @@ func (s *Store) ScoresOfCaptions(ctx context.Context, captionIDs []int64) ([]Sco
 		return out[i].Metric < out[j].Metric
 	})
 	return out, nil
+}
+
+// UnreferencedCaption is a caption whose image has no reference captions.
+type UnreferencedCaption struct {
+	CaptionID  int64
+	Captioner  string
+	Version    string
+	ExternalID string
+}
+
+// EvalUnreferenced returns up to limit captions of a campaign whose image has
+// no references (in caption order), and how many there are in all.
+func (s *Store) EvalUnreferenced(ctx context.Context, campaignID int64, limit int) ([]UnreferencedCaption, int64, error) {
+	q := func() *gorm.DB {
+		return s.conn(ctx).Table("captions").
+			Joins("JOIN captioners ON captioners.id = captions.captioner_id").
+			Joins("JOIN images ON images.id = captions.image_id").
+			Where("captioners.campaign_id = ?", campaignID).
+			Where("NOT EXISTS (SELECT 1 FROM image_references r WHERE r.image_id = captions.image_id)")
+	}
+	var n int64
+	if err := q().Count(&n).Error; err != nil {
+		return nil, 0, wrap(err, "captions without references in campaign %d", campaignID)
+	}
+	if n == 0 {
+		return nil, 0, nil
+	}
+	var out []UnreferencedCaption
+	err := q().Select("captions.id AS caption_id, captioners.name AS captioner, captioners.version AS version, images.external_id AS external_id").
+		Order("captions.id").Limit(limit).Scan(&out).Error
+	if err != nil {
+		return nil, 0, wrap(err, "captions without references in campaign %d", campaignID)
+	}
+	return out, n, nil
 }

@@ -1,0 +1,226 @@
+package autoeval
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"capeval/autoeval/clip"
+	"capeval/models"
+)
+
+// CLIPNames are the CLIP score names the jobs store, in report order.
+var CLIPNames = []string{clip.MetricCLIPScore, clip.MetricRefCLIPScore}
+
+// CLIPScorer computes CLIP metrics; *clip.Encoder is one.
+type CLIPScorer interface {
+	Score(ctx context.Context, samples []clip.Sample, nImages int, load clip.ImageLoader, m clip.Metrics) (*clip.Scores, error)
+	// Fingerprint identifies the model; it is part of the metric version,
+	// so that another model rescores everything.
+	Fingerprint() string
+	// Provider names the execution provider (CPU, CUDA), shown as the
+	// job's device.
+	Provider() string
+}
+
+// CLIPMetricVersion is the metric version of CLIP scores computed with the
+// model whose fingerprint is given.
+func CLIPMetricVersion(fingerprint string) string { return "clipscore-hessel2021/" + fingerprint }
+
+// EmbeddingStore is the embedding cache in the database.
+type EmbeddingStore interface {
+	Embeddings(ctx context.Context, modelKey, kind string, hashes []string) (map[string][]float32, error)
+	PutEmbeddings(ctx context.Context, modelKey, kind string, vecs map[string][]float32) error
+}
+
+// EmbeddingCache adapts the database's embedding table to clip.Cache, so
+// that embeddings survive restarts and are shared by every worker.
+type EmbeddingCache struct{ store EmbeddingStore }
+
+// NewEmbeddingCache returns a clip.Cache over store.
+func NewEmbeddingCache(store EmbeddingStore) *EmbeddingCache { return &EmbeddingCache{store: store} }
+
+// GetEmbeddings implements clip.Cache.
+func (c *EmbeddingCache) GetEmbeddings(ctx context.Context, model string, kind clip.Kind, hashes []string) (map[string][]float32, error) {
+	return c.store.Embeddings(ctx, model, string(kind), hashes)
+}
+
+// PutEmbeddings implements clip.Cache.
+func (c *EmbeddingCache) PutEmbeddings(ctx context.Context, model string, kind clip.Kind, vecs map[string][]float32) error {
+	return c.store.PutEmbeddings(ctx, model, string(kind), vecs)
+}
+
+// OpenCLIP opens the CLIP encoder of modelDir on the ONNX Runtime library
+// libPath (empty: clip.DefaultLibraryPath), with its embeddings cached in
+// store. Close the encoder when done.
+func OpenCLIP(libPath, modelDir string, store EmbeddingStore, log *slog.Logger) (*clip.Encoder, error) {
+	enc, err := clip.NewEncoder(clip.Options{LibraryPath: libPath, ModelDir: modelDir, Cache: NewEmbeddingCache(store), Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("autoeval: open CLIP model %s: %w", modelDir, err)
+	}
+	return enc, nil
+}
+
+// clip runs a clip job: per captioner, batches of captions that have no
+// CLIPScore of the current model yet are scored and stored, one
+// transaction per batch; then the captioner's means are stored. CLIPScore
+// needs no references; RefCLIPScore is stored only for captions of images
+// that have references (the job's notes count the others), never as a
+// made-up 0.
+func (ru *run) clip(ctx context.Context) error {
+	sc := ru.r.scorers.CLIP
+	if sc == nil {
+		return fmt.Errorf("%w: %s", ErrUnavailable, CLIPUnavailableMessage)
+	}
+	st, campaignID := ru.r.store, ru.job.CampaignID
+	version := CLIPMetricVersion(sc.Fingerprint())
+	captioners, err := st.EvalCaptioners(ctx, campaignID)
+	if err != nil {
+		return err
+	}
+	counts, err := st.EvalCaptionCounts(ctx, campaignID)
+	if err != nil {
+		return err
+	}
+	images, err := st.EvalImages(ctx, campaignID)
+	if err != nil {
+		return err
+	}
+	refs, err := st.EvalReferences(ctx, campaignID)
+	if err != nil {
+		return err
+	}
+	total := 0
+	for _, c := range captioners {
+		total += counts[c.ID]
+	}
+	ru.set(func(p *models.JobProgress) { p.Done, p.Total, p.Device = 0, total, sc.Provider() })
+	noRefs := 0
+	for _, c := range captioners {
+		captions, err := st.EvalCaptions(ctx, c.ID)
+		if err != nil {
+			return err
+		}
+		if len(captions) == 0 {
+			ru.note("captioner %s@%s has no captions", c.Name, c.Version)
+			continue
+		}
+		have, err := st.CaptionScoresOf(ctx, c.ID, clip.MetricCLIPScore, version)
+		if err != nil {
+			return err
+		}
+		var todo []models.Caption
+		for _, cp := range captions {
+			if _, ok := have[cp.ID]; !ok {
+				todo = append(todo, cp)
+			}
+			if len(refs[cp.ImageID]) == 0 {
+				noRefs++
+			}
+		}
+		ru.set(func(p *models.JobProgress) { p.Done += len(captions) - len(todo) })
+		if err := ru.checkpoint(ctx); err != nil {
+			return err
+		}
+		for start := 0; start < len(todo); start += ru.r.opts.CLIPBatch {
+			batch := todo[start:min(start+ru.r.opts.CLIPBatch, len(todo))]
+			if err := ru.clipBatch(ctx, c, batch, images, refs, version); err != nil {
+				return err
+			}
+			ru.set(func(p *models.JobProgress) { p.Done += len(batch) })
+			if err := ru.checkpoint(ctx); err != nil {
+				return err
+			}
+		}
+		if err := ru.clipAggregate(ctx, c, captions, version); err != nil {
+			return err
+		}
+	}
+	if noRefs > 0 {
+		ru.note("RefCLIPScore not computed for %d captions of images without references (CLIPScore was)", noRefs)
+	}
+	return nil
+}
+
+func (ru *run) clipBatch(ctx context.Context, c models.Captioner, batch []models.Caption, images map[int64]models.Image, refs map[int64][]string, version string) error {
+	// The batch's distinct images, in first-use order.
+	index := map[int64]int{}
+	var paths []string
+	samples := make([]clip.Sample, len(batch))
+	for i, cp := range batch {
+		k, ok := index[cp.ImageID]
+		if !ok {
+			img, found := images[cp.ImageID]
+			if !found || img.StorageKey == "" {
+				return fmt.Errorf("captioner %s@%s: caption %d: image %d has no stored file", c.Name, c.Version, cp.ID, cp.ImageID)
+			}
+			k = len(paths)
+			index[cp.ImageID] = k
+			paths = append(paths, ru.imagePath(img.StorageKey))
+		}
+		samples[i] = clip.Sample{Image: k, Caption: cp.Text, References: refs[cp.ImageID]}
+	}
+	load := func(i int) ([]byte, error) {
+		b, err := os.ReadFile(paths[i])
+		if err != nil {
+			return nil, fmt.Errorf("read stored image: %w", err)
+		}
+		return b, nil
+	}
+	out, err := ru.r.scorers.CLIP.Score(ctx, samples, len(paths), load, clip.Metrics{CLIPScore: true, RefCLIPScore: true})
+	if err != nil {
+		return fmt.Errorf("captioner %s@%s: %w", c.Name, c.Version, err)
+	}
+	if len(out.CLIPScore) != len(batch) || len(out.RefCLIPScore) != len(batch) {
+		return fmt.Errorf("captioner %s@%s: the CLIP scorer returned %d/%d scores for %d captions",
+			c.Name, c.Version, len(out.CLIPScore), len(out.RefCLIPScore), len(batch))
+	}
+	rows := make([]models.Score, 0, 2*len(batch))
+	for i, cp := range batch {
+		rows = append(rows, models.Score{CaptionID: cp.ID, Metric: clip.MetricCLIPScore, Value: out.CLIPScore[i], MetricVersion: version})
+		if len(refs[cp.ImageID]) > 0 {
+			rows = append(rows, models.Score{CaptionID: cp.ID, Metric: clip.MetricRefCLIPScore, Value: out.RefCLIPScore[i], MetricVersion: version})
+		}
+	}
+	if err := ru.r.store.InTx(ctx, func(tx *models.Store) error { return tx.PutScores(ctx, rows) }); err != nil {
+		return fmt.Errorf("captioner %s@%s: store CLIP scores: %w", c.Name, c.Version, err)
+	}
+	return nil
+}
+
+// imagePath resolves a storage key under the image directory; keys are
+// written by capeval itself, but a key that climbs out is refused anyway.
+func (ru *run) imagePath(key string) string {
+	clean := filepath.Clean("/" + strings.ReplaceAll(key, "\\", "/"))
+	return filepath.Join(ru.r.scorers.ImageDir, clean)
+}
+
+// clipAggregate stores a captioner's CLIP means over its stored per-caption
+// scores, summed in caption order.
+func (ru *run) clipAggregate(ctx context.Context, c models.Captioner, captions []models.Caption, version string) error {
+	var agg []models.CaptionerScore
+	for _, name := range CLIPNames {
+		vals, err := ru.r.store.CaptionScoresOf(ctx, c.ID, name, version)
+		if err != nil {
+			return err
+		}
+		sum, n := 0.0, 0
+		for _, cp := range captions {
+			if v, ok := vals[cp.ID]; ok {
+				sum += v
+				n++
+			}
+		}
+		if n == 0 {
+			continue
+		}
+		agg = append(agg, models.CaptionerScore{CaptionerID: c.ID, Metric: name, Value: sum / float64(n), MetricVersion: version, N: n})
+	}
+	if err := ru.r.store.InTx(ctx, func(tx *models.Store) error { return tx.PutCaptionerScores(ctx, agg) }); err != nil {
+		return fmt.Errorf("captioner %s@%s: store CLIP means: %w", c.Name, c.Version, err)
+	}
+	return nil
+}
