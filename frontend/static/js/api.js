@@ -39,12 +39,24 @@ export async function api(method, path, body) {
       data = null;
     }
   }
+  if (res.status === 401 && path !== '/api/v1/login') {
+    // The session ended (expired, revoked by a password change elsewhere,
+    // account disabled): every page's only way on is signing in again.
+    window.location.replace(loginURL());
+    return new Promise(() => {}); // the page is being replaced
+  }
   if (!res.ok) {
     const e = (data && data.error) || {};
     throw new ApiError(res.status, e.code || `http_${res.status}`, sentence(e.message) || fallbackMessage(res.status),
       e.field || '', res.headers.get('Retry-After'));
   }
   return data;
+}
+
+/** loginURL is the sign-in page that comes back to the current page. */
+export function loginURL() {
+  const here = window.location.pathname + window.location.search;
+  return `/login?next=${encodeURIComponent(here)}`;
 }
 
 // sentence shows a server message ("wrong email or password", written for

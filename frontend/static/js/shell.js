@@ -13,22 +13,13 @@ const LINKS = {
   annotator: [['/annotate', 'Rate']],
 };
 
-/** loginURL is the sign-in page that comes back to the current page. */
-export function loginURL() {
-  const here = window.location.pathname + window.location.search;
-  return `/login?next=${encodeURIComponent(here)}`;
-}
-
 /** shell renders the header and resolves to the signed-in user. */
 export async function shell() {
   let user;
   try {
+    // A 401 never comes back here: api() sends the browser to /login.
     user = await api('GET', '/api/v1/me');
   } catch (err) {
-    if (err.status === 401) {
-      window.location.replace(loginURL());
-      return new Promise(() => {}); // the page is being replaced
-    }
     renderFailure(err);
     throw err;
   }
@@ -143,11 +134,10 @@ async function changePassword(form, dialog) {
       showError(form, err);
       return;
     }
-    // A password change revokes older tokens; when that includes this
-    // browser's, the only useful next step is signing in again.
-    try {
-      await api('GET', '/api/v1/me');
-    } catch {
+    // A password change revokes older tokens; when the server does not
+    // hand this browser a new one, the next step is signing in again.
+    const check = await fetch('/api/v1/me', { credentials: 'same-origin' }).catch(() => null);
+    if (!check || check.status === 401) {
       window.location.assign('/login?changed=1');
       return;
     }
