@@ -100,3 +100,14 @@ func (s *Store) EachCaption(ctx context.Context, captionerID int64, fn func(imag
 	}
 	return nil
 }
+
+// ImageByExternalID returns the image of the campaign with the external id,
+// or ErrNotFound.
+func (s *Store) ImageByExternalID(ctx context.Context, campaignID int64, externalID string) (*Image, error) {
+	var img Image
+	err := s.conn(ctx).Where("campaign_id = ? AND external_id = ?", campaignID, externalID).Take(&img).Error
+	if err != nil {
+		return nil, wrap(err, "image %q of campaign %d", externalID, campaignID)
+	}
+	return &img, nil
+}

@@ -1,0 +1,544 @@
+package annotation_test
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"image"
+	"image/color"
+	"image/gif"
+	"image/jpeg"
+	"image/png"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"capeval/annotation"
+	"capeval/models"
+	"capeval/models/modelstest"
+)
+
+// impFixture is a campaign, an importer writing into a fresh data
+// directory, and a folder for input files.
+type impFixture struct {
+	t        *testing.T
+	store    *models.Store
+	im       *annotation.Importer
+	dataDir  string
+	in       string
+	campaign int64
+}
+
+func newImpFixture(t *testing.T, s *models.Store) *impFixture {
+	t.Helper()
+	c := &models.Campaign{Name: t.Name(), Mode: models.ModeLikert}
+	if err := s.CreateCampaign(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	dataDir := t.TempDir()
+	return &impFixture{t: t, store: s, im: annotation.NewImporter(s, annotation.NewImageStore(dataDir), modelstest.Logger(t)),
+		dataDir: dataDir, in: t.TempDir(), campaign: c.ID}
+}
+
+// file writes an input file and returns its path.
+func (f *impFixture) file(name, content string) string {
+	f.t.Helper()
+	p := filepath.Join(f.in, name)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		f.t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		f.t.Fatal(err)
+	}
+	return p
+}
+
+// images writes PNG images named <id>.png into the folder dir and returns
+// its path; image i gets its own colour.
+func (f *impFixture) images(dir string, ids ...string) string {
+	f.t.Helper()
+	for i, id := range ids {
+		f.file(filepath.Join(dir, id+".png"), string(pngBytes(f.t, i, 4, 3)))
+	}
+	return filepath.Join(f.in, dir)
+}
+
+func (f *impFixture) importReq(req annotation.ImportRequest) (*annotation.ImportReport, error) {
+	return f.im.Import(context.Background(), f.campaign, req)
+}
+
+func (f *impFixture) mustImport(req annotation.ImportRequest) *annotation.ImportReport {
+	f.t.Helper()
+	r, err := f.importReq(req)
+	if err != nil {
+		f.t.Fatalf("import: %v", err)
+	}
+	return r
+}
+
+// state describes the campaign's rows and the image store's files, to
+// check that a refused import changed nothing.
+func (f *impFixture) state(captioners ...string) string {
+	f.t.Helper()
+	ctx := context.Background()
+	var b strings.Builder
+	keys, err := f.store.CampaignImageKeys(ctx, f.campaign)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	for _, k := range keys {
+		fmt.Fprintf(&b, "image %d %s %s\n", k.ID, k.ExternalID, k.SHA256)
+	}
+	err = f.store.EachReference(ctx, f.campaign, func(id int64, pos int, text string) error {
+		fmt.Fprintf(&b, "ref %d %d %q\n", id, pos, text)
+		return nil
+	})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	sum, err := f.store.CampaignSummaryByID(ctx, f.campaign)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	fmt.Fprintf(&b, "counts %+v\n", sum.CampaignCounts)
+	for _, nv := range captioners {
+		name, version, _ := strings.Cut(nv, "@")
+		c, err := f.store.CaptionerByName(ctx, f.campaign, name, version)
+		if errors.Is(err, models.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		err = f.store.EachCaption(ctx, c.ID, func(id int64, text string) error {
+			fmt.Fprintf(&b, "caption %s %d %q\n", nv, id, text)
+			return nil
+		})
+		if err != nil {
+			f.t.Fatal(err)
+		}
+	}
+	for _, p := range storedFiles(f.t, f.dataDir) {
+		fmt.Fprintf(&b, "file %s\n", p)
+	}
+	return b.String()
+}
+
+func storedFiles(t *testing.T, dataDir string) []string {
+	t.Helper()
+	var out []string
+	root := filepath.Join(dataDir, "images")
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() {
+			rel, _ := filepath.Rel(root, p)
+			out = append(out, filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func pngBytes(t testing.TB, i, w, h int) []byte {
+	t.Helper()
+	m := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			m.Set(x, y, color.RGBA{uint8(i), uint8(i >> 8), uint8(i >> 16), 255})
+		}
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, m); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func jpegBytes(t *testing.T) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, image.NewGray(image.Rect(0, 0, 5, 7)), nil); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func gifBytes(t *testing.T) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := gif.Encode(&buf, image.NewPaletted(image.Rect(0, 0, 6, 2), []color.Color{color.Black, color.White}), nil); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// webpBytes is a lossless WebP header (RIFF, VP8L chunk, signature, 14-bit
+// width-1 and height-1): all that DecodeConfig reads. Go has no WebP
+// encoder, and the importer never decodes pixels.
+func webpBytes(w, h int) []byte {
+	var bits uint32 = uint32(w-1) | uint32(h-1)<<14
+	payload := []byte{0x2f, byte(bits), byte(bits >> 8), byte(bits >> 16), byte(bits >> 24), 0, 0, 0}
+	var b bytes.Buffer
+	b.WriteString("RIFF")
+	binary.Write(&b, binary.LittleEndian, uint32(4+8+len(payload)))
+	b.WriteString("WEBPVP8L")
+	binary.Write(&b, binary.LittleEndian, uint32(len(payload)))
+	b.Write(payload)
+	return b.Bytes()
+}
+
+// hugePNG is a PNG whose header claims w×h pixels, with one tiny IDAT: a
+// decompression bomb in miniature, refused from its header alone.
+func hugePNG(w, h uint32) []byte {
+	var b bytes.Buffer
+	b.WriteString("\x89PNG\r\n\x1a\n")
+	chunk := func(typ string, data []byte) {
+		binary.Write(&b, binary.BigEndian, uint32(len(data)))
+		b.WriteString(typ)
+		b.Write(data)
+		crc := crc32.NewIEEE()
+		crc.Write([]byte(typ))
+		crc.Write(data)
+		binary.Write(&b, binary.BigEndian, crc.Sum32())
+	}
+	ihdr := make([]byte, 13)
+	binary.BigEndian.PutUint32(ihdr[0:], w)
+	binary.BigEndian.PutUint32(ihdr[4:], h)
+	ihdr[8], ihdr[9] = 8, 2 // 8-bit RGB
+	chunk("IHDR", ihdr)
+	chunk("IDAT", []byte{0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01})
+	chunk("IEND", nil)
+	return b.Bytes()
+}
+
+type zipEntry struct {
+	name    string
+	content []byte
+	mode    fs.FileMode
+}
+
+func (f *impFixture) zip(name string, entries ...zipEntry) string {
+	f.t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, e := range entries {
+		hdr := &zip.FileHeader{Name: e.name, Method: zip.Deflate}
+		if e.mode != 0 {
+			hdr.SetMode(e.mode)
+		}
+		w, err := zw.CreateHeader(hdr)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		if _, err := w.Write(e.content); err != nil {
+			f.t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		f.t.Fatal(err)
+	}
+	return f.file(name, buf.String())
+}
+
+const (
+	cocoRefs = `{"info": {}, "images": [{"id": 1, "file_name": "one.png"}, {"id": 2, "file_name": "two.png"}],
+ "annotations": [{"image_id": 1, "id": 1, "caption": "a red square"}, {"image_id": 2, "id": 2, "caption": "a blue circle"},
+  {"image_id": 1, "id": 3, "caption": "a square in red"}]}`
+	jsonlRefs = "{\"image_id\": 1, \"caption\": \"a red square\"}\n{\"image_id\": \"2\", \"caption\": \"a blue circle\"}\n{\"image_id\": 1, \"caption\": \"a square in red\"}\n"
+	csvRefs   = "image_id,caption\n1,a red square\n2,\"a blue circle\"\n1,a square in red\n"
+
+	cocoResults  = `[{"image_id": 1, "caption": "a square"}, {"image_id": 2, "caption": "a circle"}]`
+	jsonlResults = "{\"image_id\": 1, \"caption\": \"a square\"}\n{\"image_id\": 2, \"caption\": \"a circle\"}\n"
+	csvResults   = "caption,image_id\na square,1\na circle,2\n"
+)
+
+// TestImportFormats imports the same data from every accepted format and
+// source kind and checks the rows.
+func TestImportFormats(t *testing.T) {
+	modelstest.ForEach(t, func(t *testing.T, s *models.Store) {
+		tests := []struct {
+			name      string
+			images    func(f *impFixture) string
+			refsName  string
+			refs      string
+			resName   string
+			results   string
+			wantWidth int
+		}{
+			{"COCO annotations, COCO results, folder", func(f *impFixture) string {
+				f.file("imgs/one.png", string(pngBytes(t, 1, 4, 3)))
+				f.file("imgs/sub/two.png", string(pngBytes(t, 2, 4, 3)))
+				return filepath.Join(f.in, "imgs")
+			}, "refs.json", cocoRefs, "res.json", cocoResults, 4},
+			{"JSON Lines, zip with JPEG and GIF", func(f *impFixture) string {
+				return f.zip("imgs.zip", zipEntry{name: "photos/1.jpg", content: jpegBytes(t)},
+					zipEntry{name: "photos/2.gif", content: gifBytes(t)}, zipEntry{name: "photos/"},
+					zipEntry{name: "README.txt", content: []byte("not an image")}, zipEntry{name: "__MACOSX/._1.jpg", content: []byte("x")})
+			}, "refs.jsonl", jsonlRefs, "res.jsonl", jsonlResults, 5},
+			{"CSV, WebP", func(f *impFixture) string {
+				f.file("imgs/1.webp", string(webpBytes(9, 4)))
+				f.file("imgs/2.webp", string(webpBytes(9, 5)))
+				return filepath.Join(f.in, "imgs")
+			}, "refs.csv", csvRefs, "res.csv", csvResults, 9},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				f := newImpFixture(t, s)
+				rep := f.mustImport(annotation.ImportRequest{
+					Images:     annotation.SourceFile{Path: tt.images(f)},
+					References: annotation.SourceFile{Path: f.file(tt.refsName, tt.refs)},
+					Results: []annotation.ResultsFile{{SourceFile: annotation.SourceFile{Path: f.file(tt.resName, tt.results), Name: tt.resName},
+						Captioner: "model", Version: "1"}},
+					Tags: map[string][]string{"1": {"red"}},
+				})
+				if rep.Images != (annotation.Counts{Added: 2}) || rep.References != (annotation.Counts{Added: 3}) ||
+					len(rep.Captioners) != 1 || !rep.Captioners[0].New || rep.Captioners[0].Captions != (annotation.Counts{Added: 2}) || rep.Unchanged {
+					t.Fatalf("report %+v", rep)
+				}
+				if strings.Contains(tt.name, "zip") && (len(rep.Warnings) != 1 || !strings.Contains(rep.Warnings[0], "skipped 1 files") ||
+					!strings.Contains(rep.Warnings[0], "README.txt")) {
+					t.Errorf("warnings %q, want README.txt skipped", rep.Warnings)
+				}
+				ctx := context.Background()
+				keys, err := s.CampaignImageKeys(ctx, f.campaign)
+				if err != nil || len(keys) != 2 || keys[0].ExternalID != "1" || keys[1].ExternalID != "2" {
+					t.Fatalf("images %+v, %v", keys, err)
+				}
+				var refs []string
+				if err := s.EachReference(ctx, f.campaign, func(id int64, pos int, text string) error {
+					refs = append(refs, fmt.Sprintf("%d/%d %s", id-keys[0].ID+1, pos, text))
+					return nil
+				}); err != nil {
+					t.Fatal(err)
+				}
+				if want := "1/0 a red square|1/1 a square in red|2/0 a blue circle"; strings.Join(refs, "|") != want {
+					t.Errorf("references %q, want %q", strings.Join(refs, "|"), want)
+				}
+				c, err := s.CaptionerByName(ctx, f.campaign, "model", "1")
+				if err != nil || c.ID != rep.Captioners[0].ID {
+					t.Fatalf("captioner %+v, %v (report id %d)", c, err, rep.Captioners[0].ID)
+				}
+				var caps []string
+				if err := s.EachCaption(ctx, c.ID, func(id int64, text string) error {
+					caps = append(caps, fmt.Sprintf("%d %s", id-keys[0].ID+1, text))
+					return nil
+				}); err != nil {
+					t.Fatal(err)
+				}
+				if strings.Join(caps, "|") != "1 a square|2 a circle" {
+					t.Errorf("captions %q", caps)
+				}
+				// Dimensions from the header, files content-addressed.
+				files := storedFiles(t, f.dataDir)
+				if len(files) != 2 {
+					t.Fatalf("stored files %q", files)
+				}
+				img := firstImage(t, s, f.campaign)
+				if img.Width != tt.wantWidth || img.StorageKey != img.SHA256[:2]+"/"+img.SHA256+filepath.Ext(img.StorageKey) ||
+					!strings.Contains(strings.Join(files, " "), img.StorageKey) || string(img.Tags) != `["red"]` {
+					t.Errorf("image row %+v, files %q", img, files)
+				}
+			})
+		}
+	})
+}
+
+func mustCampaign(t *testing.T, s *models.Store, name string) int64 {
+	t.Helper()
+	c := &models.Campaign{Name: name, Mode: models.ModeLikert}
+	if err := s.CreateCampaign(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	return c.ID
+}
+
+// firstImage reads the campaign's image with external id 1.
+func firstImage(t *testing.T, s *models.Store, campaignID int64) models.Image {
+	t.Helper()
+	img, err := s.ImageByExternalID(context.Background(), campaignID, "1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return *img
+}
+
+// TestImportRefused: every bad input names its problem (file, line or
+// byte, field) and leaves the database and the image store as they were.
+// The campaign holds a first import (images 1 and 2, model@1) before each
+// case.
+func TestImportRefused(t *testing.T) {
+	modelstest.ForEach(t, func(t *testing.T, s *models.Store) {
+		type files = map[string]string
+		tests := []struct {
+			name  string
+			req   func(f *impFixture) annotation.ImportRequest
+			want  []string // substrings of the error
+			wantN int      // problems counted (listed + more), 0: don't check
+		}{
+			{"nothing to import", func(f *impFixture) annotation.ImportRequest { return annotation.ImportRequest{} },
+				[]string{"nothing to import"}, 1},
+			{"caption for an image not in the campaign", results(`[{"image_id": 1, "caption": "ok"}, {"image_id": 99, "caption": "x"}]`, "r.json"),
+				[]string{"r.json: byte 35: image_id: no image 99 in the campaign nor in this import"}, 1},
+			{"duplicate image ids in a results file", results("image_id,caption\n1,a\n2,b\n1,c\n", "r.csv"),
+				[]string{"r.csv: line 4: image_id: image 1 has a caption already at line 2"}, 1},
+			{"empty caption", results("{\"image_id\": 1, \"caption\": \"  \"}\n", "r.jsonl"),
+				[]string{"r.jsonl: line 1: caption: empty caption for image 1"}, 1},
+			{"missing field", results("{\"image_id\": 1}\n{\"caption\": \"x\"}\n", "r.jsonl"),
+				[]string{"r.jsonl: line 1: caption: missing field", "r.jsonl: line 2: image_id: missing field"}, 2},
+			{"CSV without a caption column", results("image_id,text\n1,a\n", "r.csv"),
+				[]string{`r.csv: line 1: caption: missing field: the header has no caption column`}, 1},
+			{"unknown format", results("hello world", "r.json"),
+				[]string{"r.json: byte 1: malformed input: invalid character"}, 1},
+			{"empty file", results("", "r.json"),
+				[]string{"r.json: unrecognized format: the file is empty"}, 1},
+			{"annotation file as results", results(cocoRefs, "r.json"),
+				[]string{"COCO captions annotation file (references)"}, 1},
+			{"malformed JSON", results(`[{"image_id": 1, "caption": "a"},`, "r.json"),
+				[]string{"r.json: byte 33: malformed input"}, 1},
+			{"missing results file", func(f *impFixture) annotation.ImportRequest {
+				return annotation.ImportRequest{Results: []annotation.ResultsFile{{SourceFile: annotation.SourceFile{Path: filepath.Join(f.in, "nope.json")}, Captioner: "m"}}}
+			}, []string{"nope.json: cannot read the file: no such file"}, 1},
+			{"captioner without a name", func(f *impFixture) annotation.ImportRequest {
+				return annotation.ImportRequest{Results: []annotation.ResultsFile{{SourceFile: annotation.SourceFile{Path: f.file("r.json", cocoResults)}, Captioner: " "}}}
+			}, []string{"results[0]: captioner: the captioner of", "has no name"}, 1},
+			{"the same captioner twice", func(f *impFixture) annotation.ImportRequest {
+				p := f.file("r.json", cocoResults)
+				return annotation.ImportRequest{Results: []annotation.ResultsFile{
+					{SourceFile: annotation.SourceFile{Path: p}, Captioner: "m", Version: "2"},
+					{SourceFile: annotation.SourceFile{Path: p}, Captioner: "m", Version: "2"}}}
+			}, []string{"results[1]: captioner: m@2 is given twice"}, 1},
+			{"changed captions", results(`[{"image_id": 1, "caption": "a square"}, {"image_id": 2, "caption": "an oval"}]`, "r.json", "model", "1"),
+				[]string{"r.json: byte 41: caption: captioner model@1 has another caption for image 2 already: captions are never overwritten"}, 1},
+			{"changed references", refs("{\"image_id\": 1, \"caption\": \"a red square\"}\n", "refs.jsonl"),
+				[]string{"refs.jsonl: line 1: caption: the references of image 1 differ from the 2 the campaign has (the file gives 1)"}, 1},
+			{"empty reference", refs("image_id,caption\n7,\n", "refs.csv"),
+				[]string{"refs.csv: line 2: caption: empty reference caption for image 7"}, 1},
+			{"reference for an unknown image", refs("image_id,caption\n7,a cat\n", "refs.csv"),
+				[]string{"refs.csv: line 2: image_id: no image 7 in the campaign nor in this import"}, 1},
+			{"COCO references matching no image", refs(`{"images": [{"id": 8, "file_name": "8.png"}], "annotations": [{"image_id": 8, "caption": "x"}]}`, "refs.json"),
+				[]string{"refs.json: none of its 1 images with references is in the campaign"}, 1},
+			{"image with other content under a known id", imgs(files{"1.png": "png:7"}),
+				[]string{"1.png: image 1 is in the campaign already with other content"}, 1},
+			{"two files for one image id", imgs(files{"3.png": "png:3", "3.gif": "gif"}),
+				[]string{`image id "3" is also the id of 3.gif`}, 1},
+			{"not an image", imgs(files{"3.png": "hello"}),
+				[]string{"3.png: not a JPEG, PNG, GIF or WebP image"}, 1},
+			{"pixel bomb", imgs(files{"3.png": "huge"}),
+				[]string{"3.png: 100000×100000 pixels: more than the limit of 64000000 pixels per image"}, 1},
+			{"images neither folder nor zip", func(f *impFixture) annotation.ImportRequest {
+				return annotation.ImportRequest{Images: annotation.SourceFile{Path: f.file("x.png", string(pngBytes(t, 1, 1, 1)))}}
+			}, []string{"images must be a folder or a .zip archive"}, 1},
+			{"zip slip", zipped(zipEntry{name: "../evil.png"}, zipEntry{name: "ok/../../evil.png"}, zipEntry{name: `..\evil.png`},
+				zipEntry{name: "/etc/evil.png"}, zipEntry{name: "C:/evil.png"}, zipEntry{name: "5.png"}),
+				[]string{"x.zip: ../evil.png: refused: a path with ..", "x.zip: ok/../../evil.png: refused", `x.zip: ..\evil.png: refused`,
+					"x.zip: /etc/evil.png: refused: an absolute path", "x.zip: C:/evil.png: refused: a path with a drive letter"}, 5},
+			{"symlink in a zip", zipped(zipEntry{name: "link.png", content: []byte("/etc/passwd"), mode: fs.ModeSymlink | 0o777}),
+				[]string{"x.zip: link.png: refused: a symbolic link"}, 1},
+			{"not a zip", func(f *impFixture) annotation.ImportRequest {
+				return annotation.ImportRequest{Images: annotation.SourceFile{Path: f.file("x.zip", "PK but not really")}}
+			}, []string{"x.zip: not a readable zip archive"}, 1},
+			{"problems are listed up to 20", results(strings.Repeat("{\"image_id\": 1, \"caption\": \"\"}\n", 25), "r.jsonl"),
+				[]string{"25 problems", "r.jsonl: line 20: caption", "… and 5 more"}, 25},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				f := newImpFixture(t, s)
+				f.mustImport(annotation.ImportRequest{
+					Images:     annotation.SourceFile{Path: f.images("first", "1", "2")},
+					References: annotation.SourceFile{Path: f.file("first.jsonl", jsonlRefs)},
+					Results:    []annotation.ResultsFile{{SourceFile: annotation.SourceFile{Path: f.file("first.json", cocoResults)}, Captioner: "model", Version: "1"}},
+				})
+				before := f.state("model@1", "m@2", "m@")
+				_, err := f.importReq(tt.req(f))
+				if err == nil {
+					t.Fatal("import succeeded, want an error")
+				}
+				if !errors.Is(err, annotation.ErrInvalid) {
+					t.Errorf("error %v does not wrap ErrInvalid", err)
+				}
+				for _, w := range tt.want {
+					if !strings.Contains(err.Error(), w) {
+						t.Errorf("error\n%v\nwant it to contain %q", err, w)
+					}
+				}
+				var ve *annotation.ValidationError
+				if errors.As(err, &ve) && tt.wantN > 0 && len(ve.Problems)+ve.More != tt.wantN {
+					t.Errorf("%d problems, want %d: %v", len(ve.Problems)+ve.More, tt.wantN, err)
+				}
+				if after := f.state("model@1", "m@2", "m@"); after != before {
+					t.Errorf("the refused import changed the campaign or the store:\nbefore\n%s\nafter\n%s", before, after)
+				}
+			})
+		}
+	})
+}
+
+// results returns a request with one results file (captioner m@2 unless
+// given).
+func results(content, name string, captioner ...string) func(f *impFixture) annotation.ImportRequest {
+	return func(f *impFixture) annotation.ImportRequest {
+		c, v := "m", "2"
+		if len(captioner) == 2 {
+			c, v = captioner[0], captioner[1]
+		}
+		return annotation.ImportRequest{Results: []annotation.ResultsFile{
+			{SourceFile: annotation.SourceFile{Path: f.file(name, content), Name: name}, Captioner: c, Version: v}}}
+	}
+}
+
+func refs(content, name string) func(f *impFixture) annotation.ImportRequest {
+	return func(f *impFixture) annotation.ImportRequest {
+		return annotation.ImportRequest{References: annotation.SourceFile{Path: f.file(name, content), Name: name}}
+	}
+}
+
+// imgs returns a request with a folder of files: "png:N" is PNG number N,
+// "gif" a GIF, "huge" a pixel bomb, anything else the bytes themselves.
+func imgs(content map[string]string) func(f *impFixture) annotation.ImportRequest {
+	return func(f *impFixture) annotation.ImportRequest {
+		for name, c := range content {
+			var b []byte
+			switch {
+			case strings.HasPrefix(c, "png:"):
+				var n int
+				fmt.Sscan(c[4:], &n)
+				b = pngBytes(f.t, n, 4, 3)
+			case c == "gif":
+				b = gifBytes(f.t)
+			case c == "huge":
+				b = hugePNG(100000, 100000)
+			default:
+				b = []byte(c)
+			}
+			f.file(filepath.Join("more", name), string(b))
+		}
+		return annotation.ImportRequest{Images: annotation.SourceFile{Path: filepath.Join(f.in, "more"), Name: ""}}
+	}
+}
+
+func zipped(entries ...zipEntry) func(f *impFixture) annotation.ImportRequest {
+	return func(f *impFixture) annotation.ImportRequest {
+		for i := range entries {
+			if entries[i].content == nil {
+				entries[i].content = pngBytes(f.t, 9, 2, 2)
+			}
+		}
+		return annotation.ImportRequest{Images: annotation.SourceFile{Path: f.zip("x.zip", entries...), Name: "x.zip"}}
+	}
+}
