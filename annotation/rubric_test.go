@@ -153,3 +153,40 @@ func TestProblemsLimit(t *testing.T) {
 		t.Errorf("message lists more than %d problems: %q", MaxProblems, msg)
 	}
 }
+
+// FuzzParseRubric: any input either parses to a rubric that validates and
+// survives a JSON round trip, or is refused with a *ValidationError; never
+// a panic.
+func FuzzParseRubric(f *testing.F) {
+	def, _ := json.Marshal(DefaultRubric())
+	f.Add(def)
+	f.Add([]byte(`{"criteria":[{"key":"a","name":"A","description":"","scale":{"min":1,"max":5,"labels":["1","2","3","4","5"]}}]}`))
+	f.Add([]byte(`{"criteria":[{"key":"a"},{"key":"a"}]}`))
+	f.Add([]byte(`{"criteria":null}`))
+	f.Add([]byte(`null`))
+	f.Add([]byte(`{"criteria":[{"key":"\u00e9","name":"\xff"}]}`))
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		r, err := ParseRubric(doc)
+		if err != nil {
+			var ve *ValidationError
+			if !errors.As(err, &ve) || len(ve.Problems) == 0 {
+				t.Fatalf("ParseRubric(%q) = %v, not a *ValidationError with problems", doc, err)
+			}
+			return
+		}
+		if err := r.Validate(); err != nil {
+			t.Fatalf("accepted rubric does not validate: %v", err)
+		}
+		again, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := ParseRubric(again)
+		if err != nil {
+			t.Fatalf("accepted rubric does not parse back: %v\n%s", err, again)
+		}
+		if !slices.Equal(back.Keys(), r.Keys()) {
+			t.Fatalf("round trip changed the keys: %v → %v", r.Keys(), back.Keys())
+		}
+	})
+}
