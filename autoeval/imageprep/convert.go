@@ -13,7 +13,8 @@ import (
 //   - palettes and grey are expanded;
 //   - 16-bit colour keeps the high byte (PIL unpacks "RGB;16B" that way),
 //     while 16-bit grey, which PIL opens as a 32-bit integer image, is clamped
-//     to 255 rather than scaled (convert("RGB") clips "I" images);
+//     to 255 rather than scaled (convert("RGB") clips "I" images; see also
+//     grey16NRGBA64ToRGB);
 //   - CMYK becomes R = (255-C)(255-K)/255 rounded, as Pillow 9 computes it.
 //
 // It writes into buf when it is large enough and returns the image.
@@ -113,6 +114,25 @@ func toRGB(img image.Image, buf []uint8) rgbImage {
 				p := straightRGB(img.At(b.Min.X+x, b.Min.Y+y))
 				out[3*x], out[3*x+1], out[3*x+2] = p[0], p[1], p[2]
 			}
+		}
+	}
+	return dst
+}
+
+// grey16NRGBA64ToRGB converts 16-bit grey that image/png widened to NRGBA64
+// (because of a tRNS chunk) with the Gray16 rule: values over 255 clamp.
+func grey16NRGBA64ToRGB(m *image.NRGBA64, buf []uint8) rgbImage {
+	w, h := m.Rect.Dx(), m.Rect.Dy()
+	dst := rgbImage{Pix: grow(buf, w*h*3), W: w, H: h, Stride: w * 3}
+	for y := 0; y < h; y++ {
+		src := m.Pix[y*m.Stride : y*m.Stride+8*w]
+		out := dst.Pix[y*dst.Stride : y*dst.Stride+3*w]
+		for x := 0; x < w; x++ {
+			v := uint8(255)
+			if src[8*x] == 0 {
+				v = src[8*x+1]
+			}
+			out[3*x], out[3*x+1], out[3*x+2] = v, v, v
 		}
 	}
 	return dst

@@ -113,6 +113,13 @@ func decodeRGB(data []byte, maxPixels int, buf []uint8, pureJPEG bool) (rgbImage
 	if err != nil {
 		return rgbImage{}, fmt.Errorf("imageprep: decode %s: %w", format, err)
 	}
+	if format == FormatPNG && isGrey16PNG(data) {
+		if m, ok := img.(*image.NRGBA64); ok {
+			// A tRNS chunk makes image/png return NRGBA64, but PIL still
+			// opens a 32-bit integer image and clamps it like Gray16.
+			return grey16NRGBA64ToRGB(m, buf), nil
+		}
+	}
 	if format == FormatWebP {
 		// Lossy WebP is limited-range YCbCr, unlike JPEG's full range.
 		var ycc *image.YCbCr
@@ -130,4 +137,10 @@ func decodeRGB(data []byte, maxPixels int, buf []uint8, pureJPEG bool) (rgbImage
 		}
 	}
 	return toRGB(img, buf), nil
+}
+
+// isGrey16PNG reports whether the PNG header says 16-bit greyscale without
+// alpha (bit depth at byte 24, colour type at byte 25).
+func isGrey16PNG(data []byte) bool {
+	return len(data) > 25 && data[24] == 16 && data[25] == 0
 }

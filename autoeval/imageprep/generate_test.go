@@ -2,6 +2,8 @@ package imageprep
 
 import (
 	"bytes"
+	"encoding/binary"
+	"hash/crc32"
 	"flag"
 	"image"
 	"image/color"
@@ -112,6 +114,25 @@ func grey16(m *image.NRGBA, _ *rand.Rand) image.Image {
 		out.Pix[2*i], out.Pix[2*i+1] = uint8(v>>8), uint8(v)
 	}
 	return out
+}
+
+// encodeGrey16TRNS writes 16-bit grey with a tRNS chunk (one grey value
+// marked transparent), which image/png decodes as
+// NRGBA64 while PIL still opens a 32-bit integer image and clamps it.
+func encodeGrey16TRNS(m *image.NRGBA, rng *rand.Rand) ([]byte, error) {
+	data, err := encodePNG(grey16)(m, rng)
+	if err != nil {
+		return nil, err
+	}
+	// Insert tRNS right after IHDR (8-byte signature + 25-byte chunk).
+	chunk := []byte("tRNS\x00\x40")
+	var b bytes.Buffer
+	b.Write(data[:33])
+	binary.Write(&b, binary.BigEndian, uint32(2))
+	b.Write(chunk)
+	binary.Write(&b, binary.BigEndian, crc32.ChecksumIEEE(chunk))
+	b.Write(data[33:])
+	return b.Bytes(), nil
 }
 
 // rgba16 writes 16-bit colour with alpha whose low bytes are noise: PIL keeps
@@ -225,6 +246,7 @@ var testImages = []testImage{
 	{"png_paletted_256x200.png", 256, 200, 10, encodePNG(paletted)},
 	{"png_grey_333x250.png", 333, 250, 11, encodePNG(grey)},
 	{"png_grey16_200x150.png", 200, 150, 12, encodePNG(grey16)},
+	{"png_grey16_trns_150x200.png", 150, 200, 22, encodeGrey16TRNS},
 	{"png_rgba16_180x260.png", 180, 260, 13, encodePNG(rgba16)},
 	{"png_rgb16_240x180.png", 240, 180, 14, encodePNG(rgb16)},
 	{"gif_300x200.gif", 300, 200, 15, encodeGIF},
