@@ -542,3 +542,103 @@ func zipped(entries ...zipEntry) func(f *impFixture) annotation.ImportRequest {
 		return annotation.ImportRequest{Images: annotation.SourceFile{Path: f.zip("x.zip", entries...), Name: "x.zip"}}
 	}
 }
+
+// TestImportTwice: the same files twice change nothing and say so; a new
+// version is a new captioner; more images and captions are added beside
+// what is there; identical content under two ids is stored once, with a
+// warning.
+func TestImportTwice(t *testing.T) {
+	modelstest.ForEach(t, func(t *testing.T, s *models.Store) {
+		f := newImpFixture(t, s)
+		f.file("imgs/1.png", string(pngBytes(t, 1, 4, 3)))
+		f.file("imgs/2.png", string(pngBytes(t, 2, 4, 3)))
+		f.file("imgs/copy.png", string(pngBytes(t, 2, 4, 3)))
+		first := annotation.ImportRequest{
+			Images:     annotation.SourceFile{Path: filepath.Join(f.in, "imgs")},
+			References: annotation.SourceFile{Path: f.file("refs.csv", csvRefs)},
+			Results:    []annotation.ResultsFile{{SourceFile: annotation.SourceFile{Path: f.file("r.jsonl", jsonlResults)}, Captioner: "model", Version: "1"}},
+		}
+		rep := f.mustImport(first)
+		if rep.Images.Added != 3 || len(rep.Warnings) != 1 || !strings.Contains(rep.Warnings[0], "copy.png (image copy) has the same content as image 2: stored once") {
+			t.Fatalf("first import %+v", rep)
+		}
+		if files := storedFiles(t, f.dataDir); len(files) != 2 {
+			t.Errorf("stored files %q, want 2 (the copy stored once)", files)
+		}
+		before := f.state("model@1")
+
+		again := f.mustImport(first)
+		want := annotation.ImportReport{CampaignID: f.campaign, Images: annotation.Counts{Unchanged: 3}, References: annotation.Counts{Unchanged: 3},
+			Captioners: []annotation.CaptionerReport{{ID: rep.Captioners[0].ID, Name: "model", Version: "1", File: f.in + "/r.jsonl", Captions: annotation.Counts{Unchanged: 2}}},
+			Warnings:   again.Warnings, Unchanged: true}
+		if fmt.Sprint(*again) != fmt.Sprint(want) {
+			t.Errorf("second import\n%+v\nwant\n%+v", *again, want)
+		}
+		if after := f.state("model@1"); after != before {
+			t.Errorf("the second import changed something:\n%s\n%s", before, after)
+		}
+
+		// A new version is a new captioner, even with the same captions.
+		v2 := f.mustImport(annotation.ImportRequest{Results: []annotation.ResultsFile{
+			{SourceFile: annotation.SourceFile{Path: f.file("r2.csv", csvResults)}, Captioner: "model", Version: "2"}}})
+		if len(v2.Captioners) != 1 || !v2.Captioners[0].New || v2.Captioners[0].ID == rep.Captioners[0].ID || v2.Captioners[0].Captions.Added != 2 {
+			t.Errorf("version 2: %+v", v2.Captioners)
+		}
+
+		// More images later: their references and captions are added, the
+		// others stay.
+		f.file("imgs2/3.png", string(pngBytes(t, 3, 4, 3)))
+		more := f.mustImport(annotation.ImportRequest{
+			Images:     annotation.SourceFile{Path: filepath.Join(f.in, "imgs2")},
+			References: annotation.SourceFile{Path: f.file("refs2.csv", csvRefs+"3,a green star\n")},
+			Results: []annotation.ResultsFile{{SourceFile: annotation.SourceFile{Path: f.file("r3.jsonl", jsonlResults+"{\"image_id\": 3, \"caption\": \"a star\"}\n")},
+				Captioner: "model", Version: "1"}},
+		})
+		if more.Images != (annotation.Counts{Added: 1}) || more.References != (annotation.Counts{Added: 1, Unchanged: 3}) ||
+			more.Captioners[0].New || more.Captioners[0].Captions != (annotation.Counts{Added: 1, Unchanged: 2}) || more.Unchanged {
+			t.Errorf("extension %+v", more)
+		}
+	})
+}
+
+// TestImportCOCOSubset: a COCO annotation file covers a whole split; the
+// references of the images it lists that the campaign lacks are skipped
+// with a warning, and file names map to the file's image ids.
+func TestImportCOCOSubset(t *testing.T) {
+	modelstest.ForEach(t, func(t *testing.T, s *models.Store) {
+		f := newImpFixture(t, s)
+		f.file("imgs/COCO_val_42.png", string(pngBytes(t, 1, 4, 3)))
+		rep := f.mustImport(annotation.ImportRequest{
+			Images: annotation.SourceFile{Path: filepath.Join(f.in, "imgs")},
+			References: annotation.SourceFile{Path: f.file("captions_val.json", `{"images": [{"id": 42, "file_name": "COCO_val_42.png"}, {"id": 43, "file_name": "COCO_val_43.png"}],
+ "annotations": [{"image_id": 42, "caption": "a dog"}, {"image_id": 43, "caption": "a cat"}, {"image_id": 43, "caption": "two cats"}]}`)},
+		})
+		if rep.Images.Added != 1 || rep.References.Added != 1 || len(rep.Warnings) != 1 ||
+			!strings.Contains(rep.Warnings[0], "skipped 2 references of 1 images that the file lists but the campaign does not have (e.g. 43)") {
+			t.Fatalf("report %+v", rep)
+		}
+		if _, err := s.ImageByExternalID(context.Background(), f.campaign, "42"); err != nil {
+			t.Errorf("image 42: %v", err)
+		}
+	})
+}
+
+func TestImportCampaignState(t *testing.T) {
+	modelstest.ForEach(t, func(t *testing.T, s *models.Store) {
+		f := newImpFixture(t, s)
+		req := annotation.ImportRequest{Images: annotation.SourceFile{Path: f.images("i", "1")}}
+		if _, err := f.im.Import(context.Background(), f.campaign+100, req); !errors.Is(err, annotation.ErrNotFound) {
+			t.Errorf("missing campaign: %v, want ErrNotFound", err)
+		}
+		closed := models.StatusClosed
+		if err := s.UpdateCampaign(context.Background(), f.campaign, models.CampaignChanges{Status: &closed}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.importReq(req); !errors.Is(err, annotation.ErrConflict) || !strings.Contains(err.Error(), "is closed") {
+			t.Errorf("closed campaign: %v, want ErrConflict", err)
+		}
+		if files := storedFiles(t, f.dataDir); len(files) != 0 {
+			t.Errorf("files stored for a refused import: %q", files)
+		}
+	})
+}
