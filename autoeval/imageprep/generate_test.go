@@ -3,8 +3,8 @@ package imageprep
 import (
 	"bytes"
 	"encoding/binary"
-	"hash/crc32"
 	"flag"
+	"hash/crc32"
 	"image"
 	"image/color"
 	"image/gif"
