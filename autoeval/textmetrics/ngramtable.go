@@ -7,7 +7,8 @@ package textmetrics
 // with linear probing over uint64 keys keeps lookups free of allocation and
 // safe for concurrent readers once building is done.
 type gramTable struct {
-	slots []gramSlot
+	unigram []int32 // token id → unigram id (-1: none), to skip hashing for n = 1
+	slots   []gramSlot
 	mask  uint64
 	count int
 	order []uint8 // n of each id (1..4)
@@ -29,7 +30,7 @@ func newGramTable(capacity int) *gramTable {
 	return &gramTable{slots: make([]gramSlot, size), mask: uint64(size - 1)}
 }
 
-// gramKey combines a prefix id (-1 for unigrams) and a token id.
+// gramKey combines a prefix id and a token id.
 func gramKey(prefix, tok int32) uint64 {
 	return uint64(uint32(prefix+1))<<32 | uint64(uint32(tok)) | gramKeyUsed
 }
@@ -37,6 +38,29 @@ func gramKey(prefix, tok int32) uint64 {
 func gramHash(key uint64) uint64 {
 	key *= 0x9e3779b97f4a7c15
 	return key ^ key>>29
+}
+
+// lookupUnigram returns the id of the unigram tok, or -1.
+func (t *gramTable) lookupUnigram(tok int32) int32 {
+	if int(tok) < len(t.unigram) {
+		return t.unigram[tok]
+	}
+	return -1
+}
+
+// internUnigram returns the id of the unigram tok, adding it when new.
+func (t *gramTable) internUnigram(tok int32) int32 {
+	for int(tok) >= len(t.unigram) {
+		t.unigram = append(t.unigram, -1)
+	}
+	if id := t.unigram[tok]; id >= 0 {
+		return id
+	}
+	id := int32(t.count)
+	t.count++
+	t.order = append(t.order, 1)
+	t.unigram[tok] = id
+	return id
 }
 
 // lookup returns the id of (prefix, tok), or -1 when it was never interned.

@@ -338,7 +338,7 @@ func (rs *ReferenceSet) internSpans(dst []int32, buf []byte, spans []span) []int
 func (rs *ReferenceSet) internGrams(dst []int32, words []int32) []int32 {
 	start := len(dst)
 	for _, w := range words {
-		dst = append(dst, rs.grams.intern(-1, w, 1))
+		dst = append(dst, rs.grams.internUnigram(w))
 	}
 	prev := dst[start:]
 	for n := 2; n <= maxGramOrder && n <= len(words); n++ {

@@ -237,7 +237,7 @@ func (hw *hypWorker) prepare(rs *ReferenceSet, img *refImage, h Hypothesis) {
 		for p := 0; p+n <= len(words); p++ {
 			var g int32 = -1
 			if n == 1 {
-				g = rs.grams.lookup(-1, words[p])
+				g = rs.grams.lookupUnigram(words[p])
 			} else if prev := hw.ids[n-2][p]; prev >= 0 {
 				g = rs.grams.lookup(prev, words[p+n-1])
 			}
