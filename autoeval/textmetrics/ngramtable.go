@@ -9,9 +9,9 @@ package textmetrics
 type gramTable struct {
 	unigram []int32 // token id → unigram id (-1: none), to skip hashing for n = 1
 	slots   []gramSlot
-	mask  uint64
-	count int
-	order []uint8 // n of each id (1..4)
+	mask    uint64
+	count   int
+	order   []uint8 // n of each id (1..4)
 }
 
 // gramSlot keeps a key beside its id, so a probe touches one cache line.
