@@ -606,3 +606,37 @@ func TestBrowserChangePassword(t *testing.T) {
 	b.waitPath("/annotate")
 	b.checkConsole()
 }
+
+// TestBrowserRevokedSession checks that a page whose session ends under it
+// (here: revoked as a logout elsewhere would) sends the user to sign in on
+// its next API call, and back to the same page afterwards.
+func TestBrowserRevokedSession(t *testing.T) {
+	app, b := startBrowserApp(t)
+	b.open("/admin")
+	b.login("admin@example.com", testPassword)
+	b.waitPath("/admin")
+	b.waitText("#users-body", "lead@example.com")
+
+	ctx := context.Background()
+	admin, err := app.store.UserByEmail(ctx, "admin@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.store.BumpTokenVersion(ctx, admin.ID); err != nil {
+		t.Fatal(err)
+	}
+	b.do("disable a user", chromedp.Click(chromedp.CSS(`button[aria-label="Disable lead@example.com"]`)))
+	if u := b.waitPath("/login"); u.Query().Get("next") != "/admin" {
+		t.Errorf("revoked session went to %s, want /login?next=/admin", u)
+	}
+	b.login("admin@example.com", testPassword)
+	b.waitPath("/admin")
+	lead, err := app.store.UserByEmail(ctx, "lead@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lead.Disabled {
+		t.Error("the request refused for the revoked session disabled the user anyway")
+	}
+	b.checkConsole()
+}
