@@ -184,9 +184,10 @@ func TestPipelineMatchesReference(t *testing.T) {
 		{"fp32 tokenizer.json batch 32", onnxgen.WeightsFloat32, onnxgen.Float, onnxgen.TokenizerJSON, 32, 1e-5},
 		{"fp32 vocab+merges batch 1", onnxgen.WeightsFloat32, onnxgen.Float, onnxgen.VocabAndMerges, 1, 1e-5},
 		{"fp32 pair merges batch 3", onnxgen.WeightsFloat32, onnxgen.Float, onnxgen.TokenizerJSONPairs, 3, 1e-5},
-		// fp16 rounds inputs and outputs to 11 significant bits. For the int8
-		// variant ONNX Runtime's quantization fusions compute with quantized
-		// activations too, so only the weights match the reference exactly.
+		// fp16 rounds inputs and outputs to 11 significant bits. The int8
+		// variant matches within 1e-5 with graph optimizations off; at level
+		// "all" ONNX Runtime fuses DequantizeLinear+MatMul into kernels that
+		// quantize the activations too, as it does for real quantized exports.
 		{"fp16 weights and I/O", onnxgen.WeightsFloat16, onnxgen.Float16, onnxgen.TokenizerJSON, 4, 5e-3},
 		{"int8 weights", onnxgen.WeightsInt8, onnxgen.Float, onnxgen.TokenizerJSON, 4, 2e-2},
 	}
