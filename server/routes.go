@@ -47,6 +47,10 @@ func (s *Server) routes() {
 	lead.PATCH("/campaigns/:id", s.updateCampaign)
 	lead.GET("/campaigns/:id/audit", s.campaignAudit)
 
+	// Import uploads have their own, larger body limit, so they are not in
+	// the api group; the role is checked before a byte of the body is read.
+	e.POST("/api/v1/campaigns/:id/import", s.importCampaign, requireRole(models.RoleLead), bodyLimit(MaxUploadBytes))
+
 	admin := api.Group("", requireRole(models.RoleAdmin))
 	admin.GET("/users", s.listUsers)
 	admin.POST("/users", s.createUser)
