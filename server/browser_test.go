@@ -291,13 +291,22 @@ func (b *browser) login(email, password string) {
 	if b.location().Path != "/login" {
 		b.open("/login")
 	}
-	b.do("wait for the login form", chromedp.WaitVisible(chromedp.ID("email")))
-	b.clear("email")
-	b.clear("password")
-	b.do("type credentials",
-		chromedp.SendKeys(chromedp.ID("email"), email),
-		chromedp.SendKeys(chromedp.ID("password"), password+kb.Enter),
-	)
+	// The page may still be loading when the previous step saw /login; a
+	// query that meets the old document fails, and typing starts over.
+	b.retry("type credentials", func(ctx context.Context) error {
+		if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`#login-form[data-ready="true"]`))); err != nil {
+			return err
+		}
+		for _, id := range []string{"email", "password"} {
+			if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](fmt.Sprintf(`(document.getElementById(%q).value = '', true)`, id))); err != nil {
+				return err
+			}
+		}
+		return chromedp.Do(ctx,
+			chromedp.SendKeys(chromedp.ID("email"), email),
+			chromedp.SendKeys(chromedp.ID("password"), password+kb.Enter),
+		)
+	})
 }
 
 // screenshot saves the whole page as name.png under the test's temp dir and,

@@ -56,3 +56,7 @@ form.addEventListener('submit', async (event) => {
     window.location.assign(safeNext(params.get('next')));
   });
 });
+
+// Marks the form as handled by this script: a submit before this point would
+// be a plain form post, so browser tests wait for it before typing.
+form.dataset.ready = 'true';
