@@ -46,6 +46,9 @@ func (s *Server) routes() {
 	lead.GET("/campaigns/:id", s.getCampaign)
 	lead.PATCH("/campaigns/:id", s.updateCampaign)
 	lead.GET("/campaigns/:id/audit", s.campaignAudit)
+	lead.PUT("/campaigns/:id/thresholds", s.putThresholds)
+	lead.POST("/campaigns/:id/selection/preview", s.previewSelection)
+	lead.POST("/campaigns/:id/selection/commit", s.commitSelection)
 
 	// Import uploads have their own, larger body limit, so they are not in
 	// the api group; the role is checked before a byte of the body is read.

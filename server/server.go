@@ -33,6 +33,7 @@ type Store interface {
 // field's interface is declared beside the handlers that use it.
 type Services struct {
 	Campaigns CampaignService
+	Selection SelectionService
 	Import    ImportService
 }
 
