@@ -49,6 +49,12 @@ func (s *Server) routes() {
 	lead.PUT("/campaigns/:id/thresholds", s.putThresholds)
 	lead.POST("/campaigns/:id/selection/preview", s.previewSelection)
 	lead.POST("/campaigns/:id/selection/commit", s.commitSelection)
+	lead.POST("/campaigns/:id/jobs", s.createJob)
+	lead.GET("/campaigns/:id/jobs", s.listJobs)
+	lead.GET("/campaigns/:id/captioners", s.listCaptioners)
+	lead.GET("/jobs/:id", s.getJob)
+	lead.POST("/jobs/:id/cancel", s.cancelJob)
+	lead.GET("/jobs/:id/events", s.jobEvents)
 
 	// Import uploads have their own, larger body limit, so they are not in
 	// the api group; the role is checked before a byte of the body is read.

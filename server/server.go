@@ -34,6 +34,7 @@ type Store interface {
 type Services struct {
 	Campaigns CampaignService
 	Selection SelectionService
+	Jobs      JobService
 	Import    ImportService
 }
 

@@ -1,0 +1,231 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"capeval/autoeval"
+)
+
+// JobService is what the auto-eval job handlers need (autoeval.Jobs).
+type JobService interface {
+	Start(ctx context.Context, campaignID int64, kind string) (*autoeval.Job, error)
+	Get(ctx context.Context, id int64) (*autoeval.Job, error)
+	List(ctx context.Context, campaignID int64) ([]autoeval.Job, error)
+	Cancel(ctx context.Context, id int64) (*autoeval.Job, error)
+	Captioners(ctx context.Context, campaignID int64) (*autoeval.CaptionerReport, error)
+}
+
+// jobEventsPoll is how often the events stream reads the job: progress is
+// written by workers, possibly in another process, so the stream polls the
+// database rather than waiting for an in-process signal.
+var jobEventsPoll = 500 * time.Millisecond
+
+type createJobRequest struct {
+	Kind string `json:"kind"`
+}
+
+// jobs returns the service, or a 404 not_configured for a server built
+// without one (as campaigns does).
+func (s *Server) jobs() (JobService, error) {
+	if s.svc.Jobs == nil {
+		return nil, &apiError{Status: http.StatusNotFound, Code: "not_configured", Message: "auto-eval jobs are not available in this server"}
+	}
+	return s.svc.Jobs, nil
+}
+
+// jobError maps autoeval's sentinels to API errors; others pass through to
+// errorHandler.
+func jobError(err error) error {
+	switch {
+	case errors.Is(err, autoeval.ErrInvalid):
+		return badRequest("kind", "%s", trimSentinel(err, autoeval.ErrInvalid))
+	case errors.Is(err, autoeval.ErrUnavailable):
+		return &apiError{Status: http.StatusConflict, Code: "clip_unavailable", Message: autoeval.CLIPUnavailableMessage, Field: "kind"}
+	case errors.Is(err, autoeval.ErrNotFound):
+		return &apiError{Status: http.StatusNotFound, Code: "not_found", Message: trimSentinel(err, autoeval.ErrNotFound) + " not found"}
+	case errors.Is(err, autoeval.ErrConflict):
+		return &apiError{Status: http.StatusConflict, Code: "conflict", Message: trimSentinel(err, autoeval.ErrConflict)}
+	}
+	return err
+}
+
+// trimSentinel drops the "autoeval: …: " prefix of a wrapped sentinel and
+// the "models: " of a wrapped store error, for a readable message.
+func trimSentinel(err, sentinel error) string {
+	msg := err.Error()
+	prefix := sentinel.Error() + ": "
+	if len(msg) > len(prefix) && msg[:len(prefix)] == prefix {
+		msg = msg[len(prefix):]
+	}
+	const store = "models: "
+	if len(msg) > len(store) && msg[:len(store)] == store {
+		msg = msg[len(store):]
+	}
+	return msg
+}
+
+func jobIDParam(c echo.Context) (int64, error) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, badRequest("id", "job id %q is not a positive integer", c.Param("id"))
+	}
+	return id, nil
+}
+
+func (s *Server) createJob(c echo.Context) error {
+	svc, err := s.jobs()
+	if err != nil {
+		return err
+	}
+	id, err := campaignIDParam(c)
+	if err != nil {
+		return err
+	}
+	var req createJobRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	if req.Kind == "" {
+		return badRequest("kind", "kind is required: %s or %s", autoeval.KindText, autoeval.KindCLIP)
+	}
+	job, err := svc.Start(c.Request().Context(), id, req.Kind)
+	if err != nil {
+		return jobError(err)
+	}
+	c.Response().Header().Set(echo.HeaderLocation, fmt.Sprintf("/api/v1/jobs/%d", job.ID))
+	return c.JSON(http.StatusAccepted, job)
+}
+
+func (s *Server) listJobs(c echo.Context) error {
+	svc, err := s.jobs()
+	if err != nil {
+		return err
+	}
+	id, err := campaignIDParam(c)
+	if err != nil {
+		return err
+	}
+	list, err := svc.List(c.Request().Context(), id)
+	if err != nil {
+		return jobError(err)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"jobs": list})
+}
+
+func (s *Server) getJob(c echo.Context) error {
+	svc, err := s.jobs()
+	if err != nil {
+		return err
+	}
+	id, err := jobIDParam(c)
+	if err != nil {
+		return err
+	}
+	job, err := svc.Get(c.Request().Context(), id)
+	if err != nil {
+		return jobError(err)
+	}
+	return c.JSON(http.StatusOK, job)
+}
+
+func (s *Server) cancelJob(c echo.Context) error {
+	svc, err := s.jobs()
+	if err != nil {
+		return err
+	}
+	id, err := jobIDParam(c)
+	if err != nil {
+		return err
+	}
+	job, err := svc.Cancel(c.Request().Context(), id)
+	if err != nil {
+		return jobError(err)
+	}
+	return c.JSON(http.StatusOK, job)
+}
+
+// listCaptioners returns the captioners with their corpus scores, for leads
+// only: annotators never see model names or scores.
+func (s *Server) listCaptioners(c echo.Context) error {
+	svc, err := s.jobs()
+	if err != nil {
+		return err
+	}
+	id, err := campaignIDParam(c)
+	if err != nil {
+		return err
+	}
+	rep, err := svc.Captioners(c.Request().Context(), id)
+	if err != nil {
+		return jobError(err)
+	}
+	return c.JSON(http.StatusOK, rep)
+}
+
+// jobEvents streams a job's progress as server-sent events: a "progress"
+// event with the job (as GET /jobs/:id gives it) whenever it changes, and an
+// "end" event with the final job, after which the stream closes. A job that
+// has ended already gets its "end" at once.
+func (s *Server) jobEvents(c echo.Context) error {
+	svc, err := s.jobs()
+	if err != nil {
+		return err
+	}
+	id, err := jobIDParam(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	job, err := svc.Get(ctx, id)
+	if err != nil {
+		return jobError(err) // before the stream starts: a normal JSON error
+	}
+	w := c.Response()
+	w.Header().Set(echo.HeaderContentType, "text/event-stream")
+	w.Header().Set(echo.HeaderCacheControl, "no-cache")
+	w.Header().Set("X-Accel-Buffering", "no") // tell proxies not to buffer the stream
+	w.WriteHeader(http.StatusOK)
+	var last []byte
+	for {
+		b, err := json.Marshal(job)
+		if err != nil {
+			return err
+		}
+		event := "progress"
+		if job.Ended() {
+			event = "end"
+		}
+		if event == "end" || string(b) != string(last) {
+			if _, err := fmt.Fprintf(w, "event: %s\ndata: %s\n\n", event, b); err != nil {
+				return nil // the client went away
+			}
+			w.Flush()
+			last = b
+		}
+		if event == "end" {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(jobEventsPoll):
+		}
+		if job, err = svc.Get(ctx, id); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			s.log.Error("job events: read job", "job", id, "err", err)
+			fmt.Fprintf(w, "event: error\ndata: {\"message\":\"internal error\"}\n\n")
+			w.Flush()
+			return nil
+		}
+	}
+}
