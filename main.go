@@ -34,6 +34,7 @@ func commands() map[string]command {
 		"migrate":  {"apply pending database migrations and exit", migrateCommand},
 		"user":     {"manage accounts: add, list, disable, enable, set-password", userCommand},
 		"campaign": {"manage campaigns: list, create, show, update (audited)", campaignCommand},
+		"import":   {"import images, references and captioner outputs into a campaign", importCommand},
 		"score":    {"score a COCO results file like COCOEvalCap (BLEU, ROUGE-L, CIDEr-D, CLIPScore)", scoreCommand},
 		"models":   {"download and list CLIP model folders", modelsCommand},
 		"config":   {"print the effective configuration, secrets redacted", configCommand},
@@ -42,7 +43,7 @@ func commands() map[string]command {
 }
 
 // commandOrder is the order of `capeval help`.
-var commandOrder = []string{"serve", "migrate", "user", "campaign", "score", "models", "config", "version"}
+var commandOrder = []string{"serve", "migrate", "user", "campaign", "import", "score", "models", "config", "version"}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -70,8 +70,13 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	fmt.Fprintf(stdout, "capeval %s serving at http://%s\n", versionString(), ln.Addr())
 	log.Info("serving", "addr", ln.Addr().String(), "db", store.Dialect(), "version", versionString())
+	// The selection's schema checks every thresholds change, whichever
+	// endpoint makes it (PATCH of the campaign or PUT of its thresholds).
+	campaigns := annotation.NewCampaigns(store, log, annotation.WithThresholdsValidator(annotation.ValidateThresholds))
 	svc := server.Services{
-		Campaigns: annotation.NewCampaigns(store, log),
+		Campaigns: campaigns,
+		Selection: annotation.NewSelection(store, campaigns, log),
+		Import:    annotation.NewImporter(store, annotation.NewImageStore(cfg.DataDir), log),
 	}
 	return server.New(cfg, store, svc, log).Serve(ctx, ln)
 }
