@@ -445,6 +445,9 @@ func TestBrowserRoles(t *testing.T) {
 			if got := b.eval(`document.activeElement.className`); got != "skip-link" {
 				t.Errorf("first Tab focuses class %q, want the skip link", got)
 			}
+			if got := b.eval(`getComputedStyle(document.activeElement).outlineStyle`); got == "none" {
+				t.Error("the focused skip link has no visible outline")
+			}
 
 			if tt.role == "annotator" {
 				// A lead page is refused with the error page, not a redirect.
@@ -462,7 +465,19 @@ func TestBrowserRoles(t *testing.T) {
 				b.waitText("#account-email", email)
 			}
 
-			b.do("log out", chromedp.Click(chromedp.ID("logout")))
+			// Log out without a mouse: Tab along the header to the button and
+			// press Enter.
+			b.eval(`document.activeElement.blur(), ""`)
+			for range 12 {
+				if b.eval(`document.activeElement.id`) == "logout" {
+					break
+				}
+				b.do("tab", chromedp.KeyEvent(kb.Tab))
+			}
+			if got := b.eval(`document.activeElement.id`); got != "logout" {
+				t.Fatalf("12 Tabs did not reach the logout button (focus on %q)", got)
+			}
+			b.do("log out", chromedp.KeyEvent(kb.Enter))
 			b.waitPath("/login")
 			b.waitText("#login-notice", "logged out")
 			// The session is gone: the home page asks for a login again.
