@@ -3,6 +3,8 @@ package textmetrics
 import (
 	"errors"
 	"math"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -297,6 +299,36 @@ func TestMetricSubsetAndOrder(t *testing.T) {
 			if a != b {
 				t.Errorf("image %d %s: %v alone, %v with all metrics", i, name, b, a)
 			}
+		}
+	}
+}
+
+// TestLongCaptionUnseenNGrams checks the counting of n-grams no reference
+// has in a caption long enough to switch from one-by-one comparison to a
+// map: 40 unseen words, each twice.
+func TestLongCaptionUnseenNGrams(t *testing.T) {
+	var xs, cs []string
+	for i := 1; i <= 40; i++ {
+		xs = append(xs, "x"+strconv.Itoa(i))
+	}
+	for i := 1; i <= 80; i++ {
+		cs = append(cs, "c"+strconv.Itoa(i))
+	}
+	hyp := "a b " + strings.Join(xs, " ") + " " + strings.Join(xs, " ") // 82 words
+	ref := "a b " + strings.Join(cs, " ")                               // 82 words
+	res := scoreItems(t, [][]string{{hyp, ref}, {"q", "q"}})
+	// idf is log 2 for every n-gram (two images, df 0 or 1). Order 1: hyp
+	// norm √(1+1+40·2²), ref √82, common a and b. Order 2: hyp norm
+	// √(3+39·2²) ((x_i x_i+1) twice), ref √81, common "a b". Orders 3, 4:
+	// nothing common. Equal bigram counts: no penalty.
+	wantCIDEr := (2/math.Sqrt(162*82) + 1/(9*math.Sqrt(159))) / 4 * 10
+	if got, _ := res.Score(0, NameCIDEr); !near(got, wantCIDEr, 1e-12) {
+		t.Errorf("CIDEr = %.17g, want %.17g", got, wantCIDEr)
+	}
+	wantBleu := bleuFromCounts([]float64{2, 1, 0, 0}, []float64{82, 81, 80, 79}, 82, 82)
+	for k, name := range BLEU.Names() {
+		if got, _ := res.Score(0, name); !near(got, wantBleu[k], 1e-15) {
+			t.Errorf("%s = %.17g, want %.17g", name, got, wantBleu[k])
 		}
 	}
 }

@@ -164,10 +164,17 @@ func (c *bleuCounts) scores(dst []float64) {
 type hypGram struct {
 	id    int32 // global id, or -1 when no reference n-gram matches it
 	local int32 // index in the image's n-grams, or -1
-	pos   int32 // first position, to compare unseen n-grams by their tokens
 	count int32
 	n     int32
+	// An unseen n-gram is known by its prefix's id (global, or local as
+	// numGrams + index in grams) and its last token, which tells it from
+	// every other n-gram exactly, as the global table's keys do.
+	prefix, tok int32
 }
+
+// unseenScanMax is how many unseen n-grams of one order are compared one by
+// one before a map takes over, so that long captions stay linear.
+const unseenScanMax = 32
 
 // hypWorker scores hypotheses; each worker goroutine owns one, so its
 // buffers are reused without locking.
@@ -184,7 +191,8 @@ type hypWorker struct {
 	sc         gramScratch             // imgStamp/local: current image; refStamp/refPos: this hypothesis
 	lcsRow     []int32
 	vocabSize  int32
-	refRow     []float64 // one reference's CIDEr-D values by local n-gram index
+	refRow     []float64        // one reference's CIDEr-D values by local n-gram index
+	unseen     map[uint64]int32 // unseen n-gram key → index in grams, for long captions
 }
 
 // tokenID returns the id of a hypothesis token: the reference vocabulary's,
@@ -229,34 +237,41 @@ func (hw *hypWorker) prepare(rs *ReferenceSet, img *refImage, h Hypothesis) {
 		sc.e[g].local = int32(li)
 	}
 	sc.curRef++ // marks the hypothesis' own distinct n-grams
+	if len(hw.unseen) > 4096 {
+		hw.unseen = nil // a very long caption grew it; do not keep clearing it
+	}
+	clear(hw.unseen)
 	words := hw.wordIDs
+	numGrams := int32(rs.grams.count)
 	hw.grams = hw.grams[:0]
 	for n := 1; n <= maxGramOrder; n++ {
 		hw.byOrder[n-1] = int32(len(hw.grams))
 		ids := hw.ids[n-1][:0]
 		for p := 0; p+n <= len(words); p++ {
-			var g int32 = -1
+			tok := words[p+n-1]
+			var prefix, g int32 = -1, -1
 			if n == 1 {
-				g = rs.grams.lookupUnigram(words[p])
-			} else if prev := hw.ids[n-2][p]; prev >= 0 {
-				g = rs.grams.lookup(prev, words[p+n-1])
+				g = rs.grams.lookupUnigram(tok)
+			} else if prefix = hw.ids[n-2][p]; prefix < numGrams {
+				g = rs.grams.lookup(prefix, tok)
 			}
-			ids = append(ids, g)
-			hw.addGram(g, int32(p), int32(n))
+			ids = append(ids, hw.addGram(g, prefix, tok, int32(n), numGrams))
 		}
 		hw.ids[n-1] = ids
 	}
 	hw.byOrder[maxGramOrder] = int32(len(hw.grams))
 }
 
-// addGram counts one occurrence of an n-gram at position p.
-func (hw *hypWorker) addGram(g, p, n int32) {
+// addGram counts one occurrence of an n-gram: g is its global id (-1 when
+// unseen), prefix and tok what it is made of. It returns the n-gram's id:
+// global, or numGrams + its index in grams when unseen.
+func (hw *hypWorker) addGram(g, prefix, tok, n, numGrams int32) int32 {
 	sc := &hw.sc
 	if g >= 0 {
 		e := &sc.e[g]
 		if e.refStamp == sc.curRef {
 			hw.grams[e.refPos].count++
-			return
+			return g
 		}
 		e.refStamp = sc.curRef
 		e.refPos = int32(len(hw.grams))
@@ -264,30 +279,49 @@ func (hw *hypWorker) addGram(g, p, n int32) {
 		if e.imgStamp == sc.curImg {
 			local = e.local
 		}
-		hw.grams = append(hw.grams, hypGram{id: g, local: local, pos: p, count: 1, n: n})
-		return
+		hw.grams = append(hw.grams, hypGram{id: g, local: local, count: 1, n: n})
+		return g
 	}
-	// An n-gram no reference has: compare tokens with the other unseen
-	// n-grams of the same order (few, in one caption).
-	words := hw.wordIDs
-	for j := hw.byOrder[n-1]; j < int32(len(hw.grams)); j++ {
-		o := &hw.grams[j]
-		if o.id >= 0 {
-			continue
+	// An n-gram no reference has. A caption has few: compare them one by
+	// one, and use a map past unseenScanMax.
+	key := uint64(uint32(prefix+1))<<32 | uint64(uint32(tok))
+	if hw.unseen != nil {
+		if j, ok := hw.unseen[key]; ok {
+			hw.grams[j].count++
+			return numGrams + j
 		}
-		same := true
-		for t := int32(0); t < n; t++ {
-			if words[o.pos+t] != words[p+t] {
-				same = false
-				break
+	}
+	unseen := 0
+	if len(hw.unseen) == 0 {
+		for j := hw.byOrder[n-1]; j < int32(len(hw.grams)); j++ {
+			o := &hw.grams[j]
+			if o.id >= 0 {
+				continue
 			}
-		}
-		if same {
-			o.count++
-			return
+			if o.prefix == prefix && o.tok == tok {
+				o.count++
+				return numGrams + j
+			}
+			unseen++
 		}
 	}
-	hw.grams = append(hw.grams, hypGram{id: -1, local: -1, pos: p, count: 1, n: n})
+	j := int32(len(hw.grams))
+	hw.grams = append(hw.grams, hypGram{id: -1, local: -1, count: 1, n: n, prefix: prefix, tok: tok})
+	if unseen >= unseenScanMax || len(hw.unseen) > 0 {
+		if hw.unseen == nil {
+			hw.unseen = make(map[uint64]int32)
+		}
+		if len(hw.unseen) == 0 { // switching over: index this order's unseen n-grams
+			for k := hw.byOrder[n-1]; k <= j; k++ {
+				if o := hw.grams[k]; o.id < 0 {
+					hw.unseen[uint64(uint32(o.prefix+1))<<32|uint64(uint32(o.tok))] = k
+				}
+			}
+		} else {
+			hw.unseen[key] = j
+		}
+	}
+	return numGrams + j
 }
 
 // bleu returns the hypothesis' BLEU statistics against img's references:
