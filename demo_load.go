@@ -2,15 +2,14 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
+	"strconv"
 
+	"capeval/annotation"
 	"capeval/annotation/demo"
 	"capeval/models"
 	"capeval/server"
@@ -46,9 +45,25 @@ func loadDemo(ctx context.Context, store *models.Store, dataDir string, log *slo
 		return nil
 	}
 	data := demo.Generate(demo.DefaultSeed)
-	// The COCO files let a newcomer try `capeval score` on the same data.
-	if err := data.WriteFiles(filepath.Join(dataDir, "demo")); err != nil {
+	// The demo takes the path of a real campaign: files in the COCO formats,
+	// imported by the importer. The files stay, so that a newcomer can try
+	// `capeval score` and `capeval import` on the same data.
+	dir := filepath.Join(dataDir, "demo")
+	if err := data.WriteFiles(dir); err != nil {
 		return err
+	}
+	req := annotation.ImportRequest{
+		Images:     annotation.SourceFile{Path: filepath.Join(dir, "images")},
+		References: annotation.SourceFile{Path: filepath.Join(dir, "references.json")},
+		Tags:       map[string][]string{},
+	}
+	for _, img := range data.Images {
+		req.Tags[strconv.Itoa(img.ID)] = img.Tags
+	}
+	for _, c := range data.Captioners {
+		req.Results = append(req.Results, annotation.ResultsFile{
+			SourceFile: annotation.SourceFile{Path: filepath.Join(dir, "results-"+c.Name+".json")},
+			Captioner:  c.Name, Version: c.Version})
 	}
 	users := make([]*models.User, len(demoAccounts))
 	for i, a := range demoAccounts {
@@ -56,12 +71,8 @@ func loadDemo(ctx context.Context, store *models.Store, dataDir string, log *slo
 			return err
 		}
 	}
-	keys := make([]string, len(data.Images))
-	for i, img := range data.Images {
-		if keys[i], err = storeImage(dataDir, img.PNG, ".png"); err != nil {
-			return err
-		}
-	}
+	// Accounts, campaign and import in one transaction: all of the demo or
+	// none of it.
 	err = store.InTx(ctx, func(tx *models.Store) error {
 		for _, u := range users {
 			if err := tx.CreateUser(ctx, u); err != nil {
@@ -77,40 +88,8 @@ func loadDemo(ctx context.Context, store *models.Store, dataDir string, log *slo
 		if err := tx.CreateCampaign(ctx, camp); err != nil {
 			return err
 		}
-		images := make([]models.Image, len(data.Images))
-		for i, img := range data.Images {
-			sum := sha256.Sum256(img.PNG)
-			images[i] = models.Image{CampaignID: camp.ID, ExternalID: fmt.Sprint(img.ID), SHA256: hex.EncodeToString(sum[:]),
-				StorageKey: keys[i], Width: img.Width, Height: img.Height, Tags: models.MustJSON(img.Tags)}
-		}
-		if err := tx.InsertImages(ctx, images); err != nil {
-			return err
-		}
-		var refs []models.Reference
-		imageIDs := map[int]int64{}
-		for i, img := range data.Images {
-			imageIDs[img.ID] = images[i].ID
-			for pos, text := range img.References {
-				refs = append(refs, models.Reference{ImageID: images[i].ID, Position: pos, Text: text})
-			}
-		}
-		if err := tx.InsertReferences(ctx, refs); err != nil {
-			return err
-		}
-		for _, c := range data.Captioners {
-			capt := &models.Captioner{CampaignID: camp.ID, Name: c.Name, Version: c.Version}
-			if err := tx.CreateCaptioner(ctx, capt); err != nil {
-				return err
-			}
-			rows := make([]models.Caption, len(c.Captions))
-			for i, cap := range c.Captions {
-				rows[i] = models.Caption{CaptionerID: capt.ID, ImageID: imageIDs[cap.ImageID], Text: cap.Text}
-			}
-			if err := tx.InsertCaptions(ctx, rows); err != nil {
-				return err
-			}
-		}
-		return nil
+		_, err := annotation.NewImporter(tx, annotation.NewImageStore(dataDir), log).Import(ctx, camp.ID, req)
+		return err
 	})
 	if err != nil {
 		return err
@@ -125,27 +104,4 @@ func printDemoAccounts(w io.Writer) {
 	for _, a := range demoAccounts {
 		fmt.Fprintf(w, "  %-10s %-26s %s\n", a.role, a.email, a.password)
 	}
-}
-
-// storeImage writes content under DATA_DIR/images/<sha[:2]>/<sha><ext> (content-
-// addressed, so identical images are stored once) and returns the storage key.
-func storeImage(dataDir string, content []byte, ext string) (string, error) {
-	sum := sha256.Sum256(content)
-	h := hex.EncodeToString(sum[:])
-	key := filepath.Join(h[:2], h+ext)
-	path := filepath.Join(dataDir, "images", key)
-	if _, err := os.Stat(path); err == nil {
-		return key, nil
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
-		return "", fmt.Errorf("store image: %w", err)
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, content, 0o640); err != nil {
-		return "", fmt.Errorf("store image: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return "", fmt.Errorf("store image: %w", err)
-	}
-	return key, nil
 }
