@@ -1,0 +1,159 @@
+package models_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"capeval/models"
+	"capeval/models/modelstest"
+)
+
+// TestSelectionReads: the selection's reads return the campaign's rows
+// only, in ID order, with the scores of each captioner and caption.
+func TestSelectionReads(t *testing.T) {
+	modelstest.ForEach(t, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		images, captions, err := loadCampaign(ctx, s, "a", 3, 2, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := loadCampaign(ctx, s, "b", 2, 1, 1); err != nil {
+			t.Fatal(err)
+		}
+		campID := int64(1)
+		caps, err := s.SelectionCaptioners(ctx, campID)
+		if err != nil || len(caps) != 2 {
+			t.Fatalf("captioners %+v, %v", caps, err)
+		}
+		err = s.InsertScoreRows(ctx,
+			[]models.Score{{CaptionID: captions[0].ID, Metric: "CIDEr", Value: 1.5}, {CaptionID: captions[0].ID, Metric: "Bleu_4", Value: 0.2},
+				{CaptionID: captions[4].ID, Metric: "CIDEr", Value: 0.5}},
+			[]models.CaptionerScore{{CaptionerID: caps[0].ID, Metric: "CIDEr", Value: 0.9, N: 3}, {CaptionerID: caps[1].ID, Metric: "CIDEr", Value: 0.4, N: 3}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		caps, err = s.SelectionCaptioners(ctx, campID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if caps[0].Scores["CIDEr"] != 0.9 || caps[1].Scores["CIDEr"] != 0.4 || caps[0].Captions != 3 || caps[1].Captions != 3 {
+			t.Errorf("captioners %+v", caps)
+		}
+		imgs, err := s.SelectionImages(ctx, campID)
+		if err != nil || len(imgs) != 3 || imgs[0].ID != images[0].ID || imgs[2].ExternalID != images[2].ExternalID {
+			t.Errorf("images %+v, %v", imgs, err)
+		}
+		cs, err := s.SelectionCaptions(ctx, []int64{caps[1].ID, caps[0].ID})
+		if err != nil || len(cs) != 6 || !slices.IsSortedFunc(cs, func(a, b models.Caption) int { return int(a.ID - b.ID) }) {
+			t.Errorf("captions %+v, %v", cs, err)
+		}
+		var rows []models.CaptionScoreRow
+		err = s.SelectionCaptionScores(ctx, []int64{caps[0].ID, caps[1].ID}, []string{"CIDEr"}, func(r models.CaptionScoreRow) error {
+			rows = append(rows, r)
+			return nil
+		})
+		slices.SortFunc(rows, func(a, b models.CaptionScoreRow) int { return int(a.CaptionID - b.CaptionID) })
+		if err != nil || len(rows) != 2 || rows[0] != (models.CaptionScoreRow{CaptionID: captions[0].ID, Metric: "CIDEr", Value: 1.5}) {
+			t.Errorf("caption scores %+v, %v", rows, err)
+		}
+		stop := errors.New("stop")
+		if err := s.SelectionCaptionScores(ctx, []int64{caps[0].ID}, []string{"CIDEr", "Bleu_4"}, func(models.CaptionScoreRow) error { return stop }); !errors.Is(err, stop) {
+			t.Errorf("callback error: %v", err)
+		}
+		refs, err := s.SelectionReferences(ctx, campID)
+		if err != nil || len(refs) != 6 || refs[0].ImageID != images[0].ID || refs[1].Position != 1 {
+			t.Errorf("references %+v, %v", refs, err)
+		}
+	})
+}
+
+// TestTasksWithLinks: tasks and their caption links are inserted together,
+// read back in queue order, and a replacement deletes only the untouched
+// ones (no rating, no live lease).
+func TestTasksWithLinks(t *testing.T) {
+	modelstest.ForEach(t, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		_, captions, err := loadCampaign(ctx, s, "a", 4, 1, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := captions[4].ID
+		tasks := []models.Task{
+			{CampaignID: 1, Kind: models.TaskSingle, CaptionID: captions[0].ID, RatingsWanted: 2, Seed: 9, Position: 3},
+			{CampaignID: 1, Kind: models.TaskPair, CaptionID: captions[1].ID, CaptionBID: &b, RatingsWanted: 1, Seed: 9, Position: 1},
+			{CampaignID: 1, Kind: models.TaskSingle, CaptionID: captions[2].ID, RatingsWanted: 1, Seed: 9, Position: 2, IsGold: true,
+				GoldAnswer: models.JSON(`{"kind":"known_good"}`)},
+			{CampaignID: 1, Kind: models.TaskSingle, CaptionID: captions[3].ID, RatingsWanted: 1, Seed: 9, Position: 4},
+		}
+		links := [][]models.TaskCaption{
+			{{CaptionID: captions[0].ID}, {CaptionID: captions[5].ID}},
+			{{CaptionID: captions[1].ID, Side: 0}, {CaptionID: captions[4].ID, Side: 1}},
+		}
+		if err := s.InsertTasks(ctx, tasks, links); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.CampaignTasks(ctx, 1, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 4 || got[0].ID != tasks[1].ID || got[1].ID != tasks[2].ID || got[2].ID != tasks[0].ID {
+			t.Fatalf("tasks not in queue order: %+v", got)
+		}
+		if len(got[0].Captions) != 2 || got[0].Captions[1] != (models.TaskCaption{TaskID: tasks[1].ID, CaptionID: captions[4].ID, Side: 1}) ||
+			len(got[1].Captions) != 0 || len(got[2].Captions) != 2 || string(got[1].GoldAnswer) != `{"kind":"known_good"}` {
+			t.Errorf("links %+v", got)
+		}
+		// A link to a missing caption: nothing of the batch remains.
+		bad := []models.Task{{CampaignID: 1, Kind: models.TaskSingle, CaptionID: captions[0].ID, RatingsWanted: 1}}
+		if err := s.InsertTasks(ctx, bad, [][]models.TaskCaption{{{CaptionID: 99999}}}); !errors.Is(err, models.ErrInvalid) {
+			t.Errorf("bad link: %v", err)
+		}
+		if got, _ := s.CampaignTasks(ctx, 1, time.Now()); len(got) != 4 {
+			t.Errorf("%d tasks after a refused insert", len(got))
+		}
+
+		// Rate the first task, lease the second until later and the third
+		// until earlier.
+		u := &models.User{Email: "ann@example.com", Role: models.RoleAnnotator}
+		if err := s.CreateUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+		db := s.GormDB()
+		now := time.Now().UTC()
+		if err := db.Create(&models.Rating{TaskID: tasks[0].ID, AnnotatorID: u.ID, Answers: models.JSON(`{}`), ClientID: "c"}).Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Create(&models.Lease{TaskID: tasks[1].ID, AnnotatorID: u.ID, ExpiresAt: now.Add(time.Hour)}).Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Create(&models.Lease{TaskID: tasks[2].ID, AnnotatorID: u.ID, ExpiresAt: now.Add(-time.Hour)}).Error; err != nil {
+			t.Fatal(err)
+		}
+		got, err = s.CampaignTasks(ctx, 1, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		touched := map[int64]bool{}
+		for _, task := range got {
+			touched[task.ID] = task.Touched
+		}
+		if !touched[tasks[0].ID] || !touched[tasks[1].ID] || touched[tasks[2].ID] || touched[tasks[3].ID] {
+			t.Errorf("touched %v", touched)
+		}
+		n, err := s.DeleteUntouchedTasks(ctx, 1, now)
+		if err != nil || n != 2 {
+			t.Fatalf("deleted %d, %v; want 2", n, err)
+		}
+		got, _ = s.CampaignTasks(ctx, 1, now)
+		if len(got) != 2 || got[0].ID != tasks[1].ID || got[1].ID != tasks[0].ID || len(got[1].Captions) != 2 {
+			t.Errorf("after delete: %+v", got)
+		}
+		// Once the lease has expired, the leased task is untouched too.
+		if n, err := s.DeleteUntouchedTasks(ctx, 1, now.Add(2*time.Hour)); err != nil || n != 1 {
+			t.Errorf("deleted %d, %v; want the formerly leased task", n, err)
+		}
+	})
+}
