@@ -211,17 +211,21 @@ func (r *Runner) execute(ctx context.Context, j *models.EvalJob, workerID string
 	ru := &run{r: r, job: j, workerID: workerID, cancel: cancel, onStep: onStep,
 		progress: models.JobProgress{Done: j.Done, Total: j.Total, Device: j.Device}}
 
-	hbDone := make(chan struct{})
+	// The heartbeat's queries run under ctx, not jctx: the end of the work
+	// cancels jctx, and must not cut a heartbeat off mid-query.
+	hbStop, hbDone := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(hbDone)
 		t := time.NewTicker(r.opts.Heartbeat)
 		defer t.Stop()
 		for {
 			select {
+			case <-hbStop:
+				return
 			case <-jctx.Done():
 				return
 			case <-t.C:
-				_ = ru.checkpoint(jctx)
+				_ = ru.checkpoint(ctx)
 			}
 		}
 	}()
@@ -235,9 +239,10 @@ func (r *Runner) execute(ctx context.Context, j *models.EvalJob, workerID string
 	default:
 		err = fmt.Errorf("unknown job kind %q (want %s or %s)", j.Kind, KindText, KindCLIP)
 	}
+	close(hbStop)
+	<-hbDone
 	cause := context.Cause(jctx)
 	cancel(nil)
-	<-hbDone
 
 	bg := context.WithoutCancel(ctx)
 	p := ru.snapshot()
