@@ -15,6 +15,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"capeval/autoeval"
 	"capeval/autoeval/captionfile"
 	"capeval/autoeval/textmetrics"
 )
@@ -78,13 +79,13 @@ func scoreText(_ context.Context, in *scoreInput, families []string) (*scoreOutp
 		}
 		metrics[i] = m
 	}
-	ev := textmetrics.NewEvaluator(textmetrics.Options{Workers: in.workers})
+	// autoeval.ScoreText is what the auto-eval jobs use too: `capeval eval`
+	// must give exactly these scores.
+	items := make([]autoeval.TextItem, len(in.imageIDs))
 	for i, id := range in.imageIDs {
-		if err := ev.Add(id, in.hypotheses[i], in.references[i]); err != nil {
-			return nil, err
-		}
+		items[i] = autoeval.TextItem{ImageID: id, Hypothesis: in.hypotheses[i], References: in.references[i]}
 	}
-	res, err := ev.Compute(metrics...)
+	res, err := autoeval.ScoreText(items, in.workers, metrics...)
 	if err != nil {
 		return nil, err
 	}

@@ -7,8 +7,10 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 
 	"capeval/annotation"
+	"capeval/autoeval"
 	"capeval/models"
 	"capeval/server"
 )
@@ -78,8 +80,36 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		Selection: annotation.NewSelection(store, campaigns, log),
 		Import:    annotation.NewImporter(store, annotation.NewImageStore(cfg.DataDir), log),
 	}
-	return server.New(cfg, store, svc, log).Serve(ctx, ln)
+	// Auto-eval: workers in this process claim the jobs that the API
+	// queues (other processes on the same PostgreSQL may claim them too).
+	scorers := autoeval.Scorers{ImageDir: filepath.Join(cfg.DataDir, "images")}
+	if cfg.CLIPModel != "" {
+		enc, err := autoeval.OpenCLIP(cfg.ONNXRuntimeLib, cfg.CLIPModel, store, log)
+		if err != nil {
+			return err
+		}
+		defer enc.Close()
+		scorers.CLIP = enc
+	} else {
+		log.Info(autoeval.CLIPUnavailableMessage)
+	}
+	svc.Jobs = autoeval.NewJobs(store, scorers.CLIP != nil, log)
+	runCtx, stopRunner := context.WithCancel(ctx)
+	runnerDone := make(chan struct{})
+	go func() {
+		defer close(runnerDone)
+		autoeval.NewRunner(store, scorers, log).Run(runCtx, evalWorkers)
+	}()
+	err = server.New(cfg, store, svc, log).Serve(ctx, ln)
+	stopRunner()
+	<-runnerDone // the workers hand their jobs back before the store closes
+	return err
 }
+
+// evalWorkers is how many auto-eval jobs one server runs at once. Each job
+// uses every core already (text metrics, ONNX Runtime), so one is enough
+// per machine; more machines add workers.
+const evalWorkers = 1
 
 func migrateCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("migrate", "migrate",

@@ -1,0 +1,307 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"capeval/annotation"
+	"capeval/autoeval"
+	"capeval/models"
+)
+
+// `capeval eval` runs a campaign's auto-eval jobs in this process, to the
+// end, and prints each captioner's corpus scores: for each captioner the
+// same numbers `capeval score` gives for its results file against the
+// campaign's references.
+
+const evalDescription = `Run the auto-eval jobs of a campaign to the end in this process (progress on stderr) and
+print each captioner's corpus scores. Text scores equal what ` + "`capeval score`" + ` gives for the
+captioner's results file against the campaign's references. Work stored by an earlier or
+interrupted run (scores of the current metric version) is not redone. A job of the same kind
+queued for the server's workers is taken over; one running in another worker is followed
+until it ends.
+
+JSON output: {"captioners":[{"name","version","scores":{"Bleu_1":…,"CIDEr":…}}]}; a score that
+was not computed is absent, never 0. CLIP metrics need CAPEVAL_CLIP_MODEL (a CLIP model folder:
+` + "`capeval models pull`" + `) and CAPEVAL_ONNXRUNTIME_LIB.`
+
+func evalCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("eval", "eval --campaign NAME [--format table|json] [--kinds text,clip]", evalDescription, stderr)
+	campaign := fs.String("campaign", "", "campaign name or id (required)")
+	format := fs.String("format", "table", "output format: table or json")
+	kindsFlag := fs.String("kinds", "", "comma-separated job kinds to run: text, clip (default: text, and clip when CAPEVAL_CLIP_MODEL is set)")
+	workers := fs.Int("workers", 0, "goroutines for the text metrics (0: all cores)")
+	quiet := fs.Bool("quiet", false, "no progress bar")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	switch {
+	case fs.NArg() > 0:
+		return fmt.Errorf("unexpected argument %q (the campaign is given with --campaign)", fs.Arg(0))
+	case strings.TrimSpace(*campaign) == "":
+		return errors.New("--campaign is required (a campaign name or id; `capeval campaign list` shows them)")
+	case *format != "table" && *format != "json":
+		return fmt.Errorf("--format %q: want table or json", *format)
+	case *workers < 0:
+		return fmt.Errorf("--workers %d: want 0 (all cores) or more", *workers)
+	}
+	cfg, store, log, err := setup(ctx, stderr)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	kinds, err := parseKinds(*kindsFlag, cfg.CLIPModel != "")
+	if err != nil {
+		return err
+	}
+	camp, err := annotation.NewCampaigns(store, log).Lookup(ctx, *campaign)
+	if err != nil {
+		return err
+	}
+
+	scorers := autoeval.Scorers{Text: autoeval.DefaultTextScorer{Workers: *workers}, ImageDir: filepath.Join(cfg.DataDir, "images")}
+	if slices.Contains(kinds, autoeval.KindCLIP) {
+		enc, err := autoeval.OpenCLIP(cfg.ONNXRuntimeLib, cfg.CLIPModel, store, log)
+		if err != nil {
+			return err
+		}
+		defer enc.Close()
+		scorers.CLIP = enc
+	}
+	// The runner's and the service's info logs would break the progress
+	// line; failures come back as errors.
+	quietLog := slog.New(slog.DiscardHandler)
+	runner := autoeval.NewRunner(store, scorers, quietLog)
+	jobs := autoeval.NewJobs(store, scorers.CLIP != nil, quietLog)
+	for _, kind := range kinds {
+		bar := &progressBar{w: stderr, kind: kind, off: *quiet}
+		end, err := runEvalJob(ctx, jobs, runner, camp.ID, kind, bar)
+		if err != nil {
+			return err
+		}
+		bar.finish(end)
+		switch end.Status {
+		case models.JobDone:
+		case models.JobCancelled:
+			return fmt.Errorf("%s job %d was cancelled after %d of %d captions", kind, end.ID, end.Done, end.Total)
+		default:
+			return fmt.Errorf("%s job %d failed: %s", kind, end.ID, end.Error)
+		}
+		if end.Notes != "" {
+			fmt.Fprintf(stderr, "%s job %d notes: %s\n", kind, end.ID, strings.ReplaceAll(end.Notes, "\n", "; "))
+		}
+	}
+	rep, err := autoeval.CaptionerScoresReport(ctx, store, camp.ID, scorers.CLIP != nil || cfg.CLIPModel != "")
+	if err != nil {
+		return err
+	}
+	if *format == "json" {
+		return writeEvalJSON(stdout, rep)
+	}
+	return writeEvalTable(stdout, rep, cfg.CLIPModel != "")
+}
+
+// parseKinds reads --kinds; the default is text, and clip when a CLIP model
+// is configured. Asking for clip without one is an error saying how to
+// enable it.
+func parseKinds(s string, clipConfigured bool) ([]string, error) {
+	if strings.TrimSpace(s) == "" {
+		if clipConfigured {
+			return []string{autoeval.KindText, autoeval.KindCLIP}, nil
+		}
+		return []string{autoeval.KindText}, nil
+	}
+	asked := map[string]bool{}
+	for _, k := range strings.Split(s, ",") {
+		k = strings.ToLower(strings.TrimSpace(k))
+		if k == "" {
+			continue
+		}
+		if !slices.Contains(autoeval.Kinds, k) {
+			return nil, fmt.Errorf("--kinds: unknown kind %q (want %s)", k, strings.Join(autoeval.Kinds, ", "))
+		}
+		asked[k] = true
+	}
+	if len(asked) == 0 {
+		return nil, errors.New("--kinds names no kind")
+	}
+	if asked[autoeval.KindCLIP] && !clipConfigured {
+		return nil, fmt.Errorf("--kinds clip: %s", autoeval.CLIPUnavailableMessage)
+	}
+	var out []string
+	for _, k := range autoeval.Kinds { // run order, whatever the order asked
+		if asked[k] {
+			out = append(out, k)
+		}
+	}
+	return out, nil
+}
+
+// runEvalJob queues a job of kind (or takes the one already queued or
+// running) and runs it here; a job that another worker is running is
+// followed until it ends.
+func runEvalJob(ctx context.Context, jobs *autoeval.Jobs, runner *autoeval.Runner, campaignID int64, kind string, bar *progressBar) (*models.EvalJob, error) {
+	id := int64(0)
+	job, err := jobs.Start(ctx, campaignID, kind)
+	switch {
+	case err == nil:
+		id = job.ID
+	case errors.Is(err, autoeval.ErrConflict):
+		list, lerr := jobs.List(ctx, campaignID)
+		if lerr != nil {
+			return nil, lerr
+		}
+		for _, j := range list {
+			if j.Kind == kind && !j.Ended() {
+				id = j.ID
+				break
+			}
+		}
+		if id == 0 {
+			return nil, err
+		}
+	default:
+		return nil, err
+	}
+	end, err := runner.RunJob(ctx, id, bar.update)
+	if !errors.Is(err, autoeval.ErrConflict) {
+		return end, err
+	}
+	// Running in another worker: follow it.
+	fmt.Fprintf(bar.w, "%s job %d is running in another worker; following it\n", kind, id)
+	for {
+		j, err := jobs.Get(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		bar.show(j)
+		if j.Ended() {
+			return &models.EvalJob{ID: j.ID, Kind: j.Kind, Status: j.Status, Done: j.Done, Total: j.Total, Error: j.Error, Notes: j.Notes}, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// progressBar draws one line on stderr, redrawn in place:
+// "text  [#########-----------]  96/192  50%  812.3 captions/s  ETA 0s".
+type progressBar struct {
+	w    io.Writer
+	kind string
+	off  bool
+	last time.Time
+	drew bool
+}
+
+func (b *progressBar) update(j *models.EvalJob) { b.show(autoeval.NewJobView(j)) }
+
+func (b *progressBar) show(v *autoeval.Job) {
+	if b.off || (time.Since(b.last) < 100*time.Millisecond && !v.Ended()) {
+		return
+	}
+	b.last = time.Now()
+	const width = 24
+	filled, pct := 0, 0.0
+	if v.Total > 0 {
+		pct = float64(v.Done) / float64(v.Total)
+		filled = int(pct * width)
+	}
+	line := fmt.Sprintf("%-4s [%s%s] %d/%d %3.0f%%", b.kind, strings.Repeat("#", filled), strings.Repeat("-", width-filled), v.Done, v.Total, 100*pct)
+	if v.Rate > 0 {
+		line += fmt.Sprintf("  %.1f captions/s", v.Rate)
+	}
+	if v.ETASeconds != nil {
+		line += "  ETA " + (time.Duration(*v.ETASeconds) * time.Second).Round(time.Second).String()
+	}
+	fmt.Fprintf(b.w, "\r%-80s", line)
+	b.drew = true
+}
+
+func (b *progressBar) finish(j *models.EvalJob) {
+	if b.off {
+		return
+	}
+	b.last = time.Time{}
+	b.show(autoeval.NewJobView(j))
+	if b.drew {
+		fmt.Fprintln(b.w)
+	}
+}
+
+// writeEvalJSON writes {"captioners":[{"name","version","scores":{…}}]},
+// scores in report order, each written so that it reads back exactly.
+func writeEvalJSON(w io.Writer, rep *autoeval.CaptionerReport) error {
+	var b strings.Builder
+	b.WriteString("{\"captioners\": [")
+	for i, c := range rep.Captioners {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, "\n  {\"name\": %s, \"version\": %s, \"scores\": {", quoteJSON(c.Name), quoteJSON(c.Version))
+		k := 0
+		for _, name := range autoeval.ScoreNames {
+			v, ok := c.Scores[name]
+			if !ok {
+				continue
+			}
+			s, err := jsonFloat(v)
+			if err != nil {
+				return fmt.Errorf("captioner %s %s: %w", c.Name, name, err)
+			}
+			fmt.Fprintf(&b, "%s%q: %s", sep(k), name, s)
+			k++
+		}
+		b.WriteString("}}")
+	}
+	b.WriteString("\n]}\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func quoteJSON(s string) string {
+	b, _ := json.Marshal(s) // a string always marshals
+	return string(b)
+}
+
+// writeEvalTable writes one row per captioner, one column per score; a
+// score that was not computed shows as "-". Without a CLIP model a line
+// says why CLIPScore is missing.
+func writeEvalTable(w io.Writer, rep *autoeval.CaptionerReport, clipConfigured bool) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprint(tw, "captioner\tversion\tcaptions")
+	for _, m := range rep.Metrics {
+		fmt.Fprintf(tw, "\t%s", m)
+	}
+	fmt.Fprintln(tw)
+	for _, c := range rep.Captioners {
+		fmt.Fprintf(tw, "%s\t%s\t%d", c.Name, c.Version, c.Captions)
+		for _, m := range rep.Metrics {
+			if v, ok := c.Scores[m]; ok {
+				fmt.Fprintf(tw, "\t%.6f", v)
+			} else {
+				fmt.Fprint(tw, "\t-")
+			}
+		}
+		fmt.Fprintln(tw)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if !clipConfigured {
+		_, err := fmt.Fprintln(w, "("+autoeval.CLIPUnavailableMessage+")")
+		return err
+	}
+	return nil
+}
