@@ -70,8 +70,6 @@ func importCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	defer store.Close()
 	importer := annotation.NewImporter(store, annotation.NewImageStore(cfg.DataDir), log)
-	// Check the files first: bad input must not leave a new, empty
-	// campaign behind.
 	plan, err := importer.Check(ctx, req)
 	if err != nil {
 		return err
@@ -82,6 +80,11 @@ func importCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	created := false
 	switch {
 	case errors.Is(err, annotation.ErrNotFound):
+		// Check everything against the empty campaign it would be: bad
+		// input must not leave a new, empty campaign behind.
+		if err := importer.Validate(ctx, 0, plan); err != nil {
+			return err
+		}
 		c, err = campaigns.Create(ctx, 0, annotation.NewCampaign{Name: *campaign, Mode: models.CampaignMode(*mode)})
 		if err != nil {
 			return err

@@ -242,6 +242,7 @@ type Plan struct {
 	cocoIDs  map[string]bool
 	results  []*resultsPlan
 	warnings warnings
+	problems Problems // of the files, found by Check
 }
 
 // Close releases the open image archive, if any.
@@ -252,16 +253,17 @@ func (p *Plan) Close() error {
 	return p.source.Close()
 }
 
-// Check reads every file of req once and returns the plan of the import,
-// or a *ValidationError with the problems of the files: unknown or
-// malformed formats, missing or empty fields, duplicate image ids, unsafe
-// or oversized archive entries, undecodable images. Problems that depend
-// on the campaign's rows (an image id it does not have, a caption that
-// differs from the one imported before) are found by Apply. Check writes
-// nothing.
+// Check reads every file of req once and returns the plan of the import
+// with the problems of the files: unknown or malformed formats, missing or
+// empty fields, duplicate image ids, unsafe or oversized archive entries,
+// undecodable images. Problems that depend on the campaign's rows (an
+// image id it does not have, a caption that differs from the one imported
+// before) are added by Validate and Apply, which report them all together.
+// Check writes nothing; its error is only for failures to read (I/O,
+// cancellation). Close the plan when done.
 func (im *Importer) Check(ctx context.Context, req ImportRequest) (*Plan, error) {
 	p := &Plan{req: req}
-	var ps Problems
+	ps := &p.problems
 	ok := false
 	defer func() {
 		if !ok {
@@ -270,13 +272,14 @@ func (im *Importer) Check(ctx context.Context, req ImportRequest) (*Plan, error)
 	}()
 	if req.Images.Path == "" && req.References.Path == "" && len(req.Results) == 0 {
 		ps.Add("", "nothing to import: give images, references or results")
-		return nil, ps.Err("import")
+		ok = true
+		return p, nil
 	}
 
 	// References first: a COCO annotation file names the image files.
 	fileIDs := map[string]string{} // file name → image id
 	if req.References.Path != "" {
-		if err := p.checkReferences(req.References, fileIDs, &ps); err != nil {
+		if err := p.checkReferences(req.References, fileIDs, ps); err != nil {
 			return nil, err
 		}
 	}
@@ -284,7 +287,7 @@ func (im *Importer) Check(ctx context.Context, req ImportRequest) (*Plan, error)
 		return nil, err
 	}
 	if req.Images.Path != "" {
-		if err := p.checkImages(req.Images, fileIDs, &ps); err != nil {
+		if err := p.checkImages(req.Images, fileIDs, ps); err != nil {
 			return nil, err
 		}
 	}
@@ -312,16 +315,13 @@ func (im *Importer) Check(ctx context.Context, req ImportRequest) (*Plan, error)
 			continue
 		}
 		seen[key] = rf.label()
-		rp, err := checkResults(rf, name, &ps)
+		rp, err := checkResults(rf, name, ps)
 		if err != nil {
 			return nil, err
 		}
 		if rp != nil {
 			p.results = append(p.results, rp)
 		}
-	}
-	if err := ps.Err("import"); err != nil {
-		return nil, err
 	}
 	ok = true
 	return p, nil

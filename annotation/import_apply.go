@@ -91,6 +91,22 @@ func (im *Importer) Apply(ctx context.Context, campaignID int64, plan *Plan) (*I
 	return r, nil
 }
 
+// Validate reports every problem of the plan against the campaign, the
+// files' own and those that depend on the campaign's rows, as one
+// *ValidationError, without writing anything. campaignID 0 stands for a
+// campaign that does not exist yet (the command line creates it only when
+// the files are good).
+func (im *Importer) Validate(ctx context.Context, campaignID int64, plan *Plan) error {
+	if campaignID != 0 {
+		c, err := im.store.CampaignByID(ctx, campaignID)
+		if err := openCampaign(c, err, campaignID); err != nil {
+			return err
+		}
+	}
+	_, err := reconcile(ctx, im.store, campaignID, plan)
+	return err
+}
+
 // openCampaign checks the campaign read by CampaignByID or LockCampaign:
 // it must exist and not be closed.
 func openCampaign(c *models.Campaign, err error, id int64) error {
@@ -137,7 +153,8 @@ func reconcile(ctx context.Context, st ImportStore, campaignID int64, plan *Plan
 	out := &outcome{ids: map[string]int64{}, report: ImportReport{CampaignID: campaignID, Captioners: []CaptionerReport{}}}
 	warn := plan.warnings
 	warn.list = append([]string(nil), warn.list...)
-	var ps Problems
+	ps := plan.problems
+	ps.list = append([]Problem(nil), ps.list...)
 
 	keys, err := st.CampaignImageKeys(ctx, campaignID)
 	if err != nil {

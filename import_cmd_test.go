@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"capeval/annotation/demo"
+	"capeval/models"
+)
+
+// TestImportCommand runs its cases in order on one data directory: later
+// cases see what earlier ones imported. The inputs are the demo's files.
+func TestImportCommand(t *testing.T) {
+	dataDir := setEnv(t)
+	in := t.TempDir()
+	if err := demo.Generate(demo.DefaultSeed).WriteFiles(in); err != nil {
+		t.Fatal(err)
+	}
+	file := func(name, content string) string {
+		p := filepath.Join(in, name)
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	imgs, refs := filepath.Join(in, "images"), filepath.Join(in, "references.json")
+	acc, gen := "accurate@1="+filepath.Join(in, "results-accurate.json"), "generic="+filepath.Join(in, "results-generic.json")
+	bad := file("bad.jsonl", "{\"image_id\": 1, \"caption\": \"fine\"}\n{\"image_id\": 4242, \"caption\": \"x\"}\n{\"image_id\": 2, \"caption\": \"\"}\n")
+
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		wantOut  []string // substrings of stdout+stderr
+	}{
+		{"help", []string{"import", "-h"}, 0, []string{"--results NAME[@VERSION]=FILE", "a new VERSION is a new\ncaptioner"}},
+		{"in the command list", []string{"help"}, 0, []string{"import   import images, references and captioner outputs"}},
+		{"campaign required", []string{"import", "--images", imgs}, 1, []string{"--campaign is required"}},
+		{"malformed --results", []string{"import", "--campaign", "c", "--results", "nofile"}, 2, []string{"want NAME[@VERSION]=FILE"}},
+		{"bad mode", []string{"import", "--campaign", "c", "--mode", "ranking"}, 1, []string{`--mode "ranking": want likert or pairwise`}},
+		{"bad files list every problem", []string{"import", "--campaign", "Shapes", "--images", imgs, "--references", refs, "--results", "x=" + bad}, 1,
+			[]string{"capeval import: invalid import: 2 problems", "bad.jsonl: line 2: image_id: no image 4242 in the campaign nor in this import",
+				"bad.jsonl: line 3: caption: empty caption for image 2"}},
+		{"missing file", []string{"import", "--campaign", "Shapes", "--references", filepath.Join(in, "nope.json")}, 1,
+			[]string{"nope.json: cannot read the file: no such file or directory"}},
+		{"import creates the campaign", []string{"import", "--campaign", "Shapes", "--images", imgs, "--references", refs, "--results", acc, "--results", gen}, 0,
+			[]string{`campaign "Shapes" (id 1, likert, created)`, "images          48 added       0 unchanged", "references     240 added       0 unchanged",
+				"captions        48 added       0 unchanged  accurate@1 (new captioner) from ", "generic (new captioner)"}},
+		{"the same files again", []string{"import", "--campaign", "Shapes", "--images", imgs, "--references", refs, "--results", acc}, 0,
+			[]string{`(id 1, likert, existing)`, "images           0 added      48 unchanged", "nothing changed: everything was imported before"}},
+		{"a new version", []string{"import", "--campaign", "1", "--results", "accurate@2=" + filepath.Join(in, "results-accurate.json"), "--format", "json"}, 0,
+			[]string{`"campaign": "Shapes"`, `"created": false`, `"version": "2"`, `"new": true`, `"added": 48`}},
+		{"changed captions", []string{"import", "--campaign", "Shapes", "--results", "generic=" + filepath.Join(in, "results-random.json")}, 1,
+			[]string{"captioner generic has another caption for image 1 already", "… and 28 more"}},
+		{"mode of an existing campaign", []string{"import", "--campaign", "Shapes", "--mode", "pairwise", "--results", acc}, 1,
+			[]string{`campaign "Shapes" exists in mode likert, not pairwise`}},
+		{"a pairwise campaign", []string{"import", "--campaign", "Pairs", "--mode", "pairwise", "--images", imgs}, 0,
+			[]string{`campaign "Pairs" (id 2, pairwise, created)`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := cli(t, "", tt.args...)
+			for _, want := range tt.wantOut {
+				if !strings.Contains(out+errOut, want) {
+					t.Errorf("output lacks %q", want)
+				}
+			}
+			if code != tt.wantCode || t.Failed() {
+				t.Fatalf("exit %d (want %d)\nstdout: %s\nstderr: %s", code, tt.wantCode, out, errOut)
+			}
+		})
+	}
+	// The refused first import created no campaign; the images are stored
+	// once for both campaigns.
+	_, out, _ := cli(t, "", "campaign", "list")
+	if strings.Count(out, "\n") != 3 {
+		t.Errorf("campaign list:\n%s", out)
+	}
+	n := 0
+	filepath.WalkDir(filepath.Join(dataDir, "images"), func(_ string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			n++
+		}
+		return nil
+	})
+	if n != demo.NumImages {
+		t.Errorf("%d stored image files, want %d", n, demo.NumImages)
+	}
+}
+
+// TestDemoLoadsThroughTheImporter: the demo campaign has its images with
+// their tags and stored files, references and captioners.
+func TestDemoLoadsThroughTheImporter(t *testing.T) {
+	dir := setEnv(t)
+	ctx := context.Background()
+	store, err := models.Open(ctx, "", dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	if _, err := store.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := loadDemo(ctx, store, dir, slog.New(slog.DiscardHandler), io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	c, err := store.CampaignByName(ctx, demoCampaign)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := demo.Generate(demo.DefaultSeed)
+	for _, want := range data.Images[:3] {
+		img, err := store.ImageByExternalID(ctx, c.ID, strconv.Itoa(want.ID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if img.Width != want.Width || img.Height != want.Height || string(img.Tags) != string(models.MustJSON(want.Tags)) {
+			t.Errorf("image %d: %+v, want %dx%d tags %q", want.ID, img, want.Width, want.Height, want.Tags)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "images", filepath.FromSlash(img.StorageKey))); err != nil {
+			t.Errorf("image %d: %v", want.ID, err)
+		}
+	}
+	refs := 0
+	if err := store.EachReference(ctx, c.ID, func(int64, int, string) error { refs++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if refs != demo.NumImages*demo.RefsPerImage {
+		t.Errorf("%d references", refs)
+	}
+	for _, k := range data.Captioners {
+		if _, err := store.CaptionerByName(ctx, c.ID, k.Name, k.Version); err != nil {
+			t.Errorf("captioner %s: %v", k.Name, err)
+		}
+	}
+}
