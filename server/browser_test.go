@@ -439,6 +439,15 @@ func TestBrowserRoles(t *testing.T) {
 			}
 			b.screenshot("home-" + tt.role)
 
+			// On a phone-sized screen nothing may force sideways scrolling.
+			b.do("phone viewport", chromedp.EmulateViewport(390, 844))
+			if got := b.eval(`String(document.documentElement.scrollWidth <= window.innerWidth)`); got != "true" {
+				t.Errorf("at 390px wide the page scrolls sideways (scrollWidth %s); widest: %s", b.eval(`String(document.documentElement.scrollWidth)`),
+					b.eval(`[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest('.table-wrap table')).slice(0, 5).map(e => e.tagName + '.' + e.className + ':' + Math.round(e.getBoundingClientRect().right)).join(', ')`))
+			}
+			b.screenshot("home-" + tt.role + "-phone")
+			b.do("desktop viewport", chromedp.EmulateViewport(1280, 860))
+
 			// The first Tab from the top of the page reaches the skip link.
 			b.eval(`document.activeElement.blur(), ""`)
 			b.do("tab to skip link", chromedp.KeyEvent(kb.Tab))
