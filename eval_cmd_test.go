@@ -1,0 +1,135 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"capeval/annotation/demo"
+	"capeval/autoeval"
+	"capeval/models"
+)
+
+// loadDemoFor migrates the database of the test's data directory and loads
+// the demo into it (which also writes the demo's COCO files to DIR/demo).
+func loadDemoFor(t *testing.T, dir string) {
+	t.Helper()
+	ctx := context.Background()
+	store, err := models.Open(ctx, "", dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	if _, err := store.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := loadDemo(ctx, store, dir, slog.New(slog.DiscardHandler), io.Discard); err != nil {
+		t.Fatal(err)
+	}
+}
+
+type evalOutput struct {
+	Captioners []struct {
+		Name    string             `json:"name"`
+		Version string             `json:"version"`
+		Scores  map[string]float64 `json:"scores"`
+	} `json:"captioners"`
+}
+
+// TestEvalEqualsScore checks the interface other tools rely on: `capeval
+// eval` of the demo campaign gives, for every captioner, exactly the corpus
+// scores `capeval score` gives for its results file.
+func TestEvalEqualsScore(t *testing.T) {
+	dir := setEnv(t)
+	loadDemoFor(t, dir)
+	ctx := context.Background()
+	var out, errb bytes.Buffer
+	if code := run(ctx, []string{"eval", "--campaign", demoCampaign, "--format", "json"}, &out, &errb); code != 0 {
+		t.Fatalf("eval exited %d: %s", code, errb.String())
+	}
+	if !strings.Contains(errb.String(), "192/192 100%") {
+		t.Errorf("stderr %q: want a progress bar ending at 192/192", errb.String())
+	}
+	var got evalOutput
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+		t.Fatalf("eval JSON %s: %v", out.String(), err)
+	}
+	data := demo.Generate(demo.DefaultSeed)
+	if len(got.Captioners) != len(data.Captioners) {
+		t.Fatalf("%d captioners in %s, want %d", len(got.Captioners), out.String(), len(data.Captioners))
+	}
+	for i, c := range data.Captioners {
+		e := got.Captioners[i]
+		if e.Name != c.Name || e.Version != c.Version {
+			t.Fatalf("captioner %d is %s@%s, want %s@%s", i, e.Name, e.Version, c.Name, c.Version)
+		}
+		var sout, serr bytes.Buffer
+		args := []string{"score", "--annotations", filepath.Join(dir, "demo", "references.json"),
+			"--results", filepath.Join(dir, "demo", "results-"+c.Name+".json"), "--format", "json"}
+		if code := run(ctx, args, &sout, &serr); code != 0 {
+			t.Fatalf("score %s exited %d: %s", c.Name, code, serr.String())
+		}
+		var want map[string]any
+		if err := json.Unmarshal(sout.Bytes(), &want); err != nil {
+			t.Fatal(err)
+		}
+		if len(e.Scores) != len(autoeval.TextNames) {
+			t.Errorf("%s: scores %v, want exactly the %d text scores (no CLIP model)", c.Name, e.Scores, len(autoeval.TextNames))
+		}
+		for _, name := range autoeval.TextNames {
+			if w, ok := want[name].(float64); !ok || e.Scores[name] != w {
+				t.Errorf("%s %s: eval %v, score %v", c.Name, name, e.Scores[name], want[name])
+			}
+		}
+	}
+
+	// A second run finds the work done and prints the same scores, here as
+	// a table that says why CLIPScore is missing.
+	out.Reset()
+	errb.Reset()
+	if code := run(ctx, []string{"eval", "--campaign", "1", "--quiet"}, &out, &errb); code != 0 {
+		t.Fatalf("second eval exited %d: %s", code, errb.String())
+	}
+	for _, w := range []string{"captioner", "Bleu_4", "CIDEr", "accurate", "CLIPScore is unavailable", "CAPEVAL_CLIP_MODEL"} {
+		if !strings.Contains(out.String(), w) {
+			t.Errorf("table %q does not contain %q", out.String(), w)
+		}
+	}
+	if errb.Len() != 0 {
+		t.Errorf("--quiet wrote to stderr: %q", errb.String())
+	}
+}
+
+func TestEvalErrors(t *testing.T) {
+	dir := setEnv(t)
+	loadDemoFor(t, dir)
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		wantErr  string
+	}{
+		{"help", []string{"eval", "-h"}, 0, "--kinds"},
+		{"campaign required", []string{"eval"}, 1, "--campaign is required"},
+		{"unknown campaign", []string{"eval", "--campaign", "nope"}, 1, `no campaign with id or name "nope"`},
+		{"bad format", []string{"eval", "--campaign", demoCampaign, "--format", "yaml"}, 1, `--format "yaml": want table or json`},
+		{"unknown kind", []string{"eval", "--campaign", demoCampaign, "--kinds", "text,bleu"}, 1, `--kinds: unknown kind "bleu"`},
+		{"clip without a model", []string{"eval", "--campaign", demoCampaign, "--kinds", "clip"}, 1, "CLIPScore is unavailable"},
+		{"stray argument", []string{"eval", "--campaign", demoCampaign, "extra"}, 1, `unexpected argument "extra"`},
+		{"unknown flag", []string{"eval", "--fast"}, 2, "flag provided but not defined"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			code := run(context.Background(), tt.args, &out, &errb)
+			if code != tt.wantCode || !strings.Contains(out.String()+errb.String(), tt.wantErr) {
+				t.Fatalf("exit %d, output %q; want %d with %q", code, out.String()+errb.String(), tt.wantCode, tt.wantErr)
+			}
+		})
+	}
+}
