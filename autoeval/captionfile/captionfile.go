@@ -186,7 +186,9 @@ func Detect(name string, br *bufio.Reader) (Format, error) {
 	case '[':
 		return FormatResults, nil
 	case '{':
-		if line, _, ok := bytes.Cut(trimmed, []byte("\n")); ok && json.Valid(line) && bytes.Contains(line, []byte(`"image_id"`)) &&
+		line, _, ok := bytes.Cut(trimmed, []byte("\n"))
+		whole := ok || errors.Is(err, io.EOF) // a one-line file is whole too
+		if whole && json.Valid(line) && bytes.Contains(line, []byte(`"image_id"`)) &&
 			!bytes.Contains(line, []byte(`"annotations"`)) {
 			return FormatJSONL, nil
 		}

@@ -59,6 +59,12 @@ func TestRead(t *testing.T) {
 			want:    []Record{{"1", "c", 0, 2}},
 		},
 		{
+			name:    "one-line JSON Lines file without a final newline",
+			file:    "r.json",
+			content: `{"image_id": 1, "caption": "c"}`,
+			want:    []Record{{"1", "c", 1, 0}},
+		},
+		{
 			name:    "JSON Lines detected in a .json file",
 			file:    "r.json",
 			content: "{\"image_id\": 1, \"caption\": \"c\"}\n{\"image_id\": 2, \"caption\": \"d\"}\n",
