@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -111,7 +113,7 @@ func (s *Server) renderErrorPage(c echo.Context, ae *apiError) error {
 		Title         string
 		Message       string
 		Authenticated bool
-	}{ae.Status, http.StatusText(ae.Status), ae.Message, c.Get(ctxUser) != nil}
+	}{ae.Status, http.StatusText(ae.Status), sentence(ae.Message), c.Get(ctxUser) != nil}
 	if err := frontend.ErrorTemplate.Execute(&buf, data); err != nil {
 		return c.String(ae.Status, ae.Message)
 	}
@@ -162,4 +164,18 @@ func jsonError(err error) error {
 		return badRequest(field, "unknown field %q", field)
 	}
 	return badRequest("", "malformed JSON: %v", err)
+}
+
+// sentence capitalizes an API message (Go style keeps them lowercase) for
+// the error page, and ends it with a full stop.
+func sentence(msg string) string {
+	if msg == "" {
+		return msg
+	}
+	r, size := utf8.DecodeRuneInString(msg)
+	msg = string(unicode.ToUpper(r)) + msg[size:]
+	if !strings.HasSuffix(msg, ".") {
+		msg += "."
+	}
+	return msg
 }
