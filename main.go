@@ -37,6 +37,7 @@ func commands() map[string]command {
 		"import":   {"import images, references and captioner outputs into a campaign", importCommand},
 		"score":    {"score a COCO results file like COCOEvalCap (BLEU, ROUGE-L, CIDEr-D, CLIPScore)", scoreCommand},
 		"eval":     {"run a campaign's auto-eval jobs to the end and print each captioner's scores", evalCommand},
+		"select":   {"pre-rank captioners and preview or commit the human task queue (thresholds)", selectCommand},
 		"models":   {"download and list CLIP model folders", modelsCommand},
 		"config":   {"print the effective configuration, secrets redacted", configCommand},
 		"version":  {"print the version", versionCommand},
@@ -44,7 +45,7 @@ func commands() map[string]command {
 }
 
 // commandOrder is the order of `capeval help`.
-var commandOrder = []string{"serve", "migrate", "user", "campaign", "import", "eval", "score", "models", "config", "version"}
+var commandOrder = []string{"serve", "migrate", "user", "campaign", "import", "eval", "select", "score", "models", "config", "version"}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -1,0 +1,229 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"capeval/annotation"
+	"capeval/models"
+)
+
+const selectSynopsis = "select CAMPAIGN [--thresholds JSON|@FILE] [--commit [--replace] [--fingerprint F]] [--examples N]\n" +
+	"                        [--as EMAIL] [--format table|json]"
+
+const selectDescription = "Pre-rank a campaign's captioners by their automatic scores and preview the human task queue that its\n" +
+	"thresholds select: captioners kept and dropped (with the reason), counts, estimated annotator hours and\n" +
+	"examples. CAMPAIGN is its id or name. --thresholds previews a draft without storing it.\n\n" +
+	"--commit creates exactly the previewed tasks in one transaction (audited); with --thresholds it first\n" +
+	"stores them (audited, validated). A campaign that has tasks is refused unless --replace, which deletes\n" +
+	"the untouched tasks and keeps those with ratings or a live lease. --fingerprint (from a preview) makes\n" +
+	"the commit refuse if the data or the thresholds changed since. The thresholds document is described in\n" +
+	"README.md (Selection)."
+
+// selectCommand previews or commits a campaign's selection through the
+// same service as the API.
+func selectCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("select", selectSynopsis, selectDescription, stderr)
+	format := fs.String("format", "table", "output `format`: table or json")
+	thresholdsArg := fs.String("thresholds", "", "thresholds as inline `JSON` or @FILE (@- reads standard input)")
+	commit := fs.Bool("commit", false, "create the tasks (default: preview only)")
+	replace := fs.Bool("replace", false, "with --commit: replace the untouched tasks of a campaign that has some")
+	fingerprint := fs.String("fingerprint", "", "with --commit: the preview's `FINGERPRINT`; refuse if the selection changed")
+	examples := fs.Int("examples", annotation.DefaultExamples, fmt.Sprintf("how many queued tasks to show (`N`, 0..%d)", annotation.MaxExamples))
+	as := fs.String("as", "", "record stored thresholds and the commit in the audit log as made by the account with this `EMAIL`")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return fmt.Errorf("select takes one campaign (its id or name), got %d arguments", len(pos))
+	}
+	if *format != "table" && *format != "json" {
+		return fmt.Errorf("--format %q: want table or json", *format)
+	}
+	if *examples < 0 || *examples > annotation.MaxExamples {
+		return fmt.Errorf("--examples %d: want 0..%d", *examples, annotation.MaxExamples)
+	}
+	// A preview with --replace shows what a replacing commit would do; a
+	// fingerprint only means something to a commit.
+	if *fingerprint != "" && !*commit {
+		return fmt.Errorf("--fingerprint needs --commit")
+	}
+	var draft models.JSON
+	if *thresholdsArg != "" {
+		if draft, err = readDocument("--thresholds", *thresholdsArg); err != nil {
+			return err
+		}
+	}
+
+	_, store, log, err := setup(ctx, stderr)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	campaigns := annotation.NewCampaigns(store, log, annotation.WithThresholdsValidator(annotation.ValidateThresholds))
+	svc := annotation.NewSelection(store, campaigns, log)
+	c, err := campaigns.Lookup(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	out := selectOutput{w: stdout, json: *format == "json", campaign: c}
+	if !*commit {
+		pv, err := svc.Preview(ctx, c.ID, annotation.PreviewOptions{Thresholds: draft, Replace: *replace, Examples: *examples})
+		if err != nil {
+			return err
+		}
+		return out.print(pv, nil)
+	}
+	actor, err := (&campaignFlags{as: *as}).actor(ctx, store)
+	if err != nil {
+		return err
+	}
+	if draft != nil {
+		if _, err := svc.SetThresholds(ctx, actor, c.ID, draft); err != nil {
+			return err
+		}
+	}
+	res, err := svc.Commit(ctx, actor, c.ID, annotation.CommitOptions{Replace: *replace, Fingerprint: *fingerprint})
+	if err != nil {
+		return err
+	}
+	res.Examples = res.Examples[:min(len(res.Examples), *examples)]
+	return out.print(&res.SelectionPreview, res)
+}
+
+// selectOutput prints a preview or a commit as tables or as the API's JSON.
+type selectOutput struct {
+	w        io.Writer
+	json     bool
+	campaign *annotation.Campaign
+}
+
+func (o selectOutput) print(pv *annotation.SelectionPreview, res *annotation.SelectionResult) error {
+	if o.json {
+		enc := json.NewEncoder(o.w)
+		enc.SetIndent("", "  ")
+		if res != nil {
+			return enc.Encode(res)
+		}
+		return enc.Encode(pv)
+	}
+	tw := tabwriter.NewWriter(o.w, 0, 4, 2, ' ', 0)
+	th, _ := json.Marshal(pv.Thresholds)
+	fmt.Fprintf(tw, "campaign %d %q (%s), seed %d\nthresholds: %s\n\n", pv.CampaignID, o.campaign.Name, pv.Mode, pv.Seed, th)
+	metrics := rankMetrics(pv)
+	fmt.Fprintf(tw, "RANK\tCAPTIONER\tCAPTIONS\t%s\tCOMBINED\tKEPT\tITEMS\tREASON\n", strings.Join(metrics, "\t"))
+	for _, c := range pv.Captioners {
+		rank, combined := "-", "-"
+		if c.Rank > 0 {
+			rank = fmt.Sprint(c.Rank)
+		}
+		if c.Combined != nil {
+			combined = fmt.Sprintf("%.4f", *c.Combined)
+		}
+		var vals []string
+		for _, m := range metrics {
+			if v, ok := c.Scores[m]; ok {
+				vals = append(vals, fmt.Sprintf("%.4f", v))
+			} else {
+				vals = append(vals, "-")
+			}
+		}
+		name := c.Name
+		if c.Version != "" {
+			name += "@" + c.Version
+		}
+		kept := "no"
+		if c.Kept {
+			kept = "yes"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%d\t%s\n", rank, name, c.Captions, strings.Join(vals, "\t"), combined, kept, c.Items, c.Reason)
+	}
+	k := pv.Counts
+	fmt.Fprintf(tw, "\ncaptioners kept:\t%d (dropped %d)\n", k.CaptionersKept, k.CaptionersDropped)
+	fmt.Fprintf(tw, "images:\t%d\n", k.Images)
+	fmt.Fprintf(tw, "items:\t%d (standing for %d captions; %d share another's rating; %d identical pairs skipped)\n",
+		k.Items, k.CaptionsLinked, k.SharedRatings, k.IdenticalPairsSkipped)
+	fmt.Fprintf(tw, "gold items:\t%d\n", k.GoldItems)
+	fmt.Fprintf(tw, "tasks:\t%d\n", k.Tasks)
+	fmt.Fprintf(tw, "ratings needed:\t%d (%d per item)\n", k.RatingsNeeded, pv.Thresholds.RatingsPerItem)
+	fmt.Fprintf(tw, "estimated hours:\t%.2f (at %.0f s per rating)\n", pv.EstimatedHours, pv.SecondsPerRating)
+	if k.ExistingTasks > 0 {
+		fmt.Fprintf(tw, "existing tasks:\t%d (%d touched, kept by a replace; %d untouched; %d items already queued)\n",
+			k.ExistingTasks, k.KeptTasks, k.ReplacedTasks, k.AlreadyQueued)
+	}
+	fmt.Fprintf(tw, "fingerprint:\t%s\n", pv.Fingerprint)
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, w := range pv.Warnings {
+		fmt.Fprintf(o.w, "warning: %s\n", w)
+	}
+	if len(pv.Examples) > 0 {
+		fmt.Fprintln(o.w, "\nexamples (queue order):")
+		tw = tabwriter.NewWriter(o.w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "POS\tKIND\tIMAGE\tGOLD\tA\tB")
+		for _, ex := range pv.Examples {
+			gold, b := "", ""
+			if ex.Gold {
+				gold = "gold"
+			}
+			if ex.B != nil {
+				b = side(*ex.B)
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", ex.Position, ex.Kind, ex.ImageExternalID, gold, side(ex.A), b)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	if res != nil {
+		_, err := fmt.Fprintf(o.w, "\ncommitted: %d tasks created, %d untouched tasks deleted\n", res.Created, res.Deleted)
+		return err
+	}
+	_, err := fmt.Fprintln(o.w, "\npreview only: nothing was written (commit with --commit)")
+	return err
+}
+
+// rankMetrics are the score columns of the captioner table: the ranking's
+// metrics and the minimums'.
+func rankMetrics(pv *annotation.SelectionPreview) []string {
+	var out []string
+	add := func(m string) {
+		for _, x := range out {
+			if x == m {
+				return
+			}
+		}
+		out = append(out, m)
+	}
+	if pv.Thresholds.Rank.Metric != "" {
+		add(pv.Thresholds.Rank.Metric)
+	}
+	for _, m := range annotation.Metrics {
+		if _, ok := pv.Thresholds.Rank.Weights[m]; ok {
+			add(m)
+		}
+	}
+	for _, m := range annotation.Metrics {
+		if _, ok := pv.Thresholds.MinScores[m]; ok {
+			add(m)
+		}
+	}
+	return out
+}
+
+func side(s annotation.ExampleSide) string {
+	text := s.Text
+	if r := []rune(text); len(r) > 60 {
+		text = string(r[:57]) + "…"
+	}
+	if len(s.Captioners) == 0 {
+		return fmt.Sprintf("%q", text)
+	}
+	return fmt.Sprintf("%q [%s]", text, strings.Join(s.Captioners, ", "))
+}

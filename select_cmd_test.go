@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"capeval/annotation"
+	"capeval/models"
+)
+
+// TestSelectCommand runs its cases in order on one database holding the
+// demo campaign (id 1) with synthetic captioner scores.
+func TestSelectCommand(t *testing.T) {
+	dir := setEnv(t)
+	ctx := context.Background()
+	store, err := models.Open(ctx, "", dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := loadDemo(ctx, store, dir, slog.New(slog.DiscardHandler), io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	caps, err := store.SelectionCaptioners(ctx, 1)
+	if err != nil || len(caps) < 3 {
+		t.Fatalf("demo captioners %v, %v", caps, err)
+	}
+	var scores []models.CaptionerScore
+	for i, c := range caps {
+		scores = append(scores, models.CaptionerScore{CaptionerID: c.ID, Metric: "CIDEr", Value: 1 - float64(i)/10, N: c.Captions})
+	}
+	if err := store.InsertScoreRows(ctx, nil, scores); err != nil {
+		t.Fatal(err)
+	}
+	store.Close()
+
+	draft := `{"seed":4,"top_k":2,"images":{"count":5},"gold_rate":0.2}`
+	tests := []struct {
+		name     string
+		input    string
+		args     []string
+		wantCode int
+		wantOut  []string
+	}{
+		{"no thresholds yet", "", []string{"select", "1"}, 1, []string{"no thresholds: set them first"}},
+		{"no campaign", "", []string{"select"}, 1, []string{"select takes one campaign"}},
+		{"unknown campaign", "", []string{"select", "nope"}, 1, []string{`no campaign with id or name "nope"`}},
+		{"bad thresholds named", "", []string{"select", "1", "--thresholds", `{"top_k":-1,"images":{"sampling":"stratified"}}`}, 1,
+			[]string{"top_k: -1", "images.tag_prefix: stratified sampling needs a tag prefix"}},
+		{"preview a draft", "", []string{"select", "1", "--thresholds", draft}, 0,
+			[]string{"seed 4", "captioners kept:  2 (dropped", "items:", "gold items:", "estimated hours:", "outside the top 2",
+				"examples (queue order):", "preview only: nothing was written"}},
+		{"fingerprint needs commit", "", []string{"select", "1", "--fingerprint", "ab"}, 1, []string{"--fingerprint needs --commit"}},
+		{"commit the draft, stored and audited", draft, []string{"select", "1", "--thresholds", "@-", "--commit", "--as", "lead@demo.capeval.test"}, 0,
+			[]string{"committed: ", "tasks created, 0 untouched tasks deleted"}},
+		{"second commit refused", "", []string{"select", "1", "--commit"}, 1, []string{"tasks already: commit with replace"}},
+		{"replace", "", []string{"select", "1", "--commit", "--replace", "--examples", "0"}, 0, []string{"untouched tasks deleted"}},
+		{"audit log", "", []string{"campaign", "show", "1", "--audit", "3"}, 0,
+			[]string{"campaign.selection", "lead@demo.capeval.test  campaign.thresholds  null → " + `{"seed":4`}},
+		{"select in the command list", "", []string{"help"}, 0, []string{"select", "pre-rank captioners"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := cli(t, tt.input, tt.args...)
+			for _, want := range tt.wantOut {
+				if !strings.Contains(out+errOut, want) {
+					t.Errorf("output lacks %q", want)
+				}
+			}
+			if code != tt.wantCode || t.Failed() {
+				t.Fatalf("exit %d (want %d)\nstdout: %s\nstderr: %s", code, tt.wantCode, out, errOut)
+			}
+		})
+	}
+
+	// The JSON preview is the API's shape.
+	_, out, _ := cli(t, "", "select", "1", "--replace", "--format", "json")
+	var pv annotation.SelectionPreview
+	if err := json.Unmarshal([]byte(out), &pv); err != nil {
+		t.Fatalf("preview JSON: %v\n%s", err, out)
+	}
+	if pv.Seed != 4 || pv.Counts.CaptionersKept != 2 || pv.Counts.ExistingTasks == 0 || pv.Fingerprint == "" {
+		t.Errorf("preview %+v", pv)
+	}
+}
