@@ -148,6 +148,7 @@ func folderSource(dir, label string, ps *Problems, warn *warnings) (*imageSource
 	}
 	if total > MaxImagesTotalBytes {
 		ps.Add(label, "%d bytes of images: more than the limit of %d per import", total, int64(MaxImagesTotalBytes))
+		return nil, nil
 	}
 	warn.skipped(label, skipped)
 	return src, nil
@@ -205,7 +206,9 @@ func zipSource(p, label string, ps *Problems, warn *warnings) (*imageSource, err
 		src.entries = append(src.entries, imageEntry{name: name, size: int64(f.UncompressedSize64), open: f.Open})
 	}
 	if total > MaxImagesTotalBytes {
+		zr.Close()
 		ps.Add(label, "%d bytes uncompressed: more than the limit of %d per import", total, int64(MaxImagesTotalBytes))
+		return nil, nil
 	}
 	sort.Slice(src.entries, func(i, j int) bool { return src.entries[i].name < src.entries[j].name })
 	warn.skipped(label, skipped)

@@ -448,6 +448,8 @@ func TestImportRefused(t *testing.T) {
 				zipEntry{name: "/etc/evil.png"}, zipEntry{name: "C:/evil.png"}, zipEntry{name: "5.png"}),
 				[]string{"x.zip: ../evil.png: refused: a path with ..", "x.zip: ok/../../evil.png: refused", `x.zip: ..\evil.png: refused`,
 					"x.zip: /etc/evil.png: refused: an absolute path", "x.zip: C:/evil.png: refused: a path with a drive letter"}, 5},
+			{"zip entry declaring too many bytes", rawZip(1, 1<<40), []string{"x.zip: bomb0.png: 1099511627776 bytes uncompressed: larger than the limit of 67108864 bytes per image"}, 1},
+			{"zip declaring too many bytes in all", rawZip(300, 60<<20), []string{"x.zip: 18874368000 bytes uncompressed: more than the limit of 17179869184 per import"}, 1},
 			{"symlink in a zip", zipped(zipEntry{name: "link.png", content: []byte("/etc/passwd"), mode: fs.ModeSymlink | 0o777}),
 				[]string{"x.zip: link.png: refused: a symbolic link"}, 1},
 			{"not a zip", func(f *impFixture) annotation.ImportRequest {
@@ -641,4 +643,25 @@ func TestImportCampaignState(t *testing.T) {
 			t.Errorf("files stored for a refused import: %q", files)
 		}
 	})
+}
+
+// rawZip writes n stored entries bombN.png whose headers declare size
+// bytes each while holding 8: archive bombs judged by their headers alone.
+func rawZip(n int, size uint64) func(f *impFixture) annotation.ImportRequest {
+	return func(f *impFixture) annotation.ImportRequest {
+		var buf bytes.Buffer
+		zw := zip.NewWriter(&buf)
+		for i := 0; i < n; i++ {
+			w, err := zw.CreateRaw(&zip.FileHeader{Name: fmt.Sprintf("bomb%d.png", i), Method: zip.Store,
+				CompressedSize64: 8, UncompressedSize64: size})
+			if err != nil {
+				f.t.Fatal(err)
+			}
+			w.Write([]byte("12345678"))
+		}
+		if err := zw.Close(); err != nil {
+			f.t.Fatal(err)
+		}
+		return annotation.ImportRequest{Images: annotation.SourceFile{Path: f.file("x.zip", buf.String()), Name: "x.zip"}}
+	}
 }
