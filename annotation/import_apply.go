@@ -73,19 +73,20 @@ func (im *Importer) Apply(ctx context.Context, campaignID int64, plan *Plan) (*I
 		if err != nil {
 			return err
 		}
+		out = o
+		if !o.changes() {
+			return nil // a concurrent import of the same files came first
+		}
 		if err := im.storeImages(ctx, plan, o); err != nil {
 			return err
 		}
-		if err := write(ctx, tx, campaignID, plan, o); err != nil {
-			return err
-		}
-		out = o
-		return nil
+		return write(ctx, tx, campaignID, plan, o)
 	})
 	if err != nil {
 		return nil, wrapErr(err, "import into campaign %d", campaignID)
 	}
 	r := &out.report
+	r.Unchanged = !out.changes()
 	im.log.Info("import applied", "campaign_id", campaignID, "images_added", r.Images.Added,
 		"references_added", r.References.Added, "captioners", len(r.Captioners), "warnings", len(r.Warnings))
 	return r, nil

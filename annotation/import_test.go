@@ -665,3 +665,46 @@ func rawZip(n int, size uint64) func(f *impFixture) annotation.ImportRequest {
 		return annotation.ImportRequest{Images: annotation.SourceFile{Path: f.file("x.zip", buf.String()), Name: "x.zip"}}
 	}
 }
+
+// TestImportConcurrently: two imports of the same files at once both
+// succeed and the rows exist once (the second compares again under the
+// campaign's lock and finds everything there).
+func TestImportConcurrently(t *testing.T) {
+	modelstest.ForEach(t, func(t *testing.T, s *models.Store) {
+		f := newImpFixture(t, s)
+		req := annotation.ImportRequest{
+			Images:     annotation.SourceFile{Path: f.images("imgs", "1", "2")},
+			References: annotation.SourceFile{Path: f.file("refs.json", cocoRefs)},
+			Results:    []annotation.ResultsFile{{SourceFile: annotation.SourceFile{Path: f.file("r.csv", csvResults)}, Captioner: "m", Version: "1"}},
+		}
+		// The COCO file names one.png and two.png; these files are 1.png
+		// and 2.png, so their ids are the stems, which match.
+		errs := make(chan error, 2)
+		reps := make(chan *annotation.ImportReport, 2)
+		for i := 0; i < 2; i++ {
+			go func() {
+				r, err := f.im.Import(context.Background(), f.campaign, req)
+				errs <- err
+				reps <- r
+			}()
+		}
+		added := 0
+		for i := 0; i < 2; i++ {
+			if err := <-errs; err != nil {
+				t.Fatalf("import %d: %v", i, err)
+			}
+			r := <-reps
+			added += r.Images.Added
+			if r.Images.Added == 0 && !r.Unchanged {
+				t.Errorf("the import that added nothing does not say unchanged: %+v", r)
+			}
+		}
+		if added != 2 {
+			t.Errorf("%d images added in all, want 2", added)
+		}
+		sum, err := s.CampaignSummaryByID(context.Background(), f.campaign)
+		if err != nil || sum.Images != 2 || sum.Captioners != 1 || sum.Captions != 2 {
+			t.Errorf("counts %+v, %v", sum.CampaignCounts, err)
+		}
+	})
+}
