@@ -6,13 +6,18 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"capeval/annotation/demo"
 	"capeval/autoeval"
+	"capeval/autoeval/clip"
+	"capeval/autoeval/clip/onnxgen"
+	"capeval/internal/sharedtest"
 	"capeval/models"
+	"capeval/models/modelstest"
 )
 
 // loadDemoFor migrates the database of the test's data directory and loads
@@ -20,7 +25,7 @@ import (
 func loadDemoFor(t *testing.T, dir string) {
 	t.Helper()
 	ctx := context.Background()
-	store, err := models.Open(ctx, "", dir, nil)
+	store, err := models.Open(ctx, os.Getenv("CAPEVAL_DB"), dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +50,16 @@ type evalOutput struct {
 // eval` of the demo campaign gives, for every captioner, exactly the corpus
 // scores `capeval score` gives for its results file.
 func TestEvalEqualsScore(t *testing.T) {
+	for _, db := range modelstest.Stores {
+		t.Run(db, func(t *testing.T) { testEvalEqualsScore(t, db) })
+	}
+}
+
+func testEvalEqualsScore(t *testing.T, db string) {
 	dir := setEnv(t)
+	if db == models.DialectPostgres {
+		t.Setenv("CAPEVAL_DB", modelstest.NewPostgresDatabase(t))
+	}
 	loadDemoFor(t, dir)
 	ctx := context.Background()
 	var out, errb bytes.Buffer
@@ -131,5 +145,44 @@ func TestEvalErrors(t *testing.T) {
 				t.Fatalf("exit %d, output %q; want %d with %q", code, out.String()+errb.String(), tt.wantCode, tt.wantErr)
 			}
 		})
+	}
+}
+
+// TestEvalWithCLIP runs text and clip jobs with a tiny generated CLIP model
+// on the real ONNX Runtime: every captioner gets CLIPScore and RefCLIPScore
+// beside its text scores.
+func TestEvalWithCLIP(t *testing.T) {
+	lib := clip.DefaultLibraryPath()
+	if _, err := os.Stat(lib); err != nil {
+		sharedtest.Missing(t, "ONNX Runtime library %s is missing (%v): run `make onnxruntime` or set %s", lib, err, clip.LibraryEnv)
+	}
+	dir := setEnv(t)
+	model := filepath.Join(t.TempDir(), "tiny-clip")
+	if _, err := onnxgen.WriteTinyFolder(model, onnxgen.DefaultTinyConfig(), onnxgen.TokenizerJSON); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("CAPEVAL_ONNXRUNTIME_LIB", lib)
+	t.Setenv("CAPEVAL_CLIP_MODEL", model)
+	loadDemoFor(t, dir)
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"eval", "--campaign", demoCampaign, "--format", "json"}, &out, &errb); code != 0 {
+		t.Fatalf("eval exited %d: %s", code, errb.String())
+	}
+	if !strings.Contains(errb.String(), "clip [") {
+		t.Errorf("stderr %q: want a progress bar for the clip job", errb.String())
+	}
+	var got evalOutput
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+		t.Fatalf("eval JSON %s: %v", out.String(), err)
+	}
+	for _, c := range got.Captioners {
+		if len(c.Scores) != len(autoeval.ScoreNames) {
+			t.Errorf("%s: scores %v, want all of %v", c.Name, c.Scores, autoeval.ScoreNames)
+		}
+		for _, name := range autoeval.CLIPNames {
+			if v, ok := c.Scores[name]; !ok || v < 0 || v > 2.5 {
+				t.Errorf("%s %s = %v (present %v), want a value in [0, 2.5]", c.Name, name, v, ok)
+			}
+		}
 	}
 }

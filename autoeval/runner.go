@@ -198,7 +198,10 @@ type run struct {
 	progress models.JobProgress
 	notes    []string
 	cancel   context.CancelCauseFunc
-	onStep   func(*models.EvalJob)
+	// onStep is called from the work and from the heartbeat goroutine;
+	// stepMu serializes the calls, so callers need no locking of their own.
+	stepMu sync.Mutex
+	onStep func(*models.EvalJob)
 }
 
 // execute runs a claimed job and records how it ended. It returns an error
@@ -337,7 +340,9 @@ func (ru *run) checkpoint(ctx context.Context) error {
 		j.Done, j.Total, j.Device, j.Status = p.Done, p.Total, p.Device, models.JobRunning
 		now := time.Now().UTC()
 		j.HeartbeatAt = &now
+		ru.stepMu.Lock()
 		ru.onStep(&j)
+		ru.stepMu.Unlock()
 	}
 	return nil
 }
