@@ -11,7 +11,8 @@ type gramTable struct {
 	slots   []gramSlot
 	mask    uint64
 	count   int
-	order   []uint8 // n of each id (1..4)
+	order   []uint8  // n of each id (1..4)
+	keys    []uint64 // key of each id
 }
 
 // gramSlot keeps a key beside its id, so a probe touches one cache line.
@@ -30,7 +31,7 @@ func newGramTable(capacity int) *gramTable {
 	return &gramTable{slots: make([]gramSlot, size), mask: uint64(size - 1)}
 }
 
-// gramKey combines a prefix id and a token id.
+// gramKey combines a prefix id (-1 for a unigram) and a token id.
 func gramKey(prefix, tok int32) uint64 {
 	return uint64(uint32(prefix+1))<<32 | uint64(uint32(tok)) | gramKeyUsed
 }
@@ -59,6 +60,7 @@ func (t *gramTable) internUnigram(tok int32) int32 {
 	id := int32(t.count)
 	t.count++
 	t.order = append(t.order, 1)
+	t.keys = append(t.keys, gramKey(-1, tok))
 	t.unigram[tok] = id
 	return id
 }
@@ -94,6 +96,7 @@ func (t *gramTable) intern(prefix, tok int32, n int) int32 {
 			*s = gramSlot{key, id}
 			t.count++
 			t.order = append(t.order, uint8(n))
+			t.keys = append(t.keys, key)
 			return id
 		}
 	}

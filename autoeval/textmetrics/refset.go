@@ -73,8 +73,10 @@ type refImage struct {
 	wordOff  []int32
 	rougeIDs []int32
 	rougeOff []int32
-	// Every distinct n-gram of the references: local index → global id.
+	// Every distinct n-gram of the references: local index → global id,
+	// and its table key, for the hypotheses' image-local lookups.
 	grams    []int32
+	gramKeys []uint64
 	maxCount []int32 // BLEU: largest count of each n-gram in one reference
 	// Per reference, its n-grams in first-occurrence order, n-major (the
 	// order pycocoevalcap's dicts iterate in), in a flat array with offsets.
@@ -285,6 +287,7 @@ func (rs *ReferenceSet) build() {
 	// size in shared arrays; the windows do not overlap.
 	numGrams := rs.grams.count
 	grams := make([]int32, len(gramIDs))
+	gramKeys := make([]uint64, len(gramIDs))
 	maxCount := make([]int32, len(gramIDs))
 	refGrams := make([]gramCount, len(gramIDs))
 	refOff := make([]int32, totalRefs)
@@ -296,11 +299,14 @@ func (rs *ReferenceSet) build() {
 		hw := rs.workers[w]
 		hw.sc.ensure(numGrams)
 		a, b := gramStart[i], gramStart[i+1]
-		rs.images[i].index(gramIDs[a:b], rs.grams.order, &hw.sc,
-			grams[a:b:b], maxCount[a:b:b], refGrams[a:b:b], refOff[refStart[i]:refStart[i+1]:refStart[i+1]])
+		rs.images[i].index(gramIDs[a:b], rs.grams, &hw.sc, indexWindows{
+			grams: grams[a:b:b], maxCount: maxCount[a:b:b], gramKeys: gramKeys[a:b:b],
+			refGrams: refGrams[a:b:b], refOff: refOff[refStart[i]:refStart[i+1]:refStart[i+1]],
+		})
 	})
 	for _, hw := range rs.workers {
-		hw.tk = tokenizer{} // the reference text is no longer needed
+		hw.tk = tokenizer{}   // the reference text is no longer needed
+		hw.sc = gramScratch{} // nor the scratch (scoring uses localTable)
 	}
 	rs.built = true
 }
@@ -376,11 +382,21 @@ func (sc *gramScratch) ensure(n int) {
 	sc.curImg, sc.curRef = 0, 0
 }
 
+// indexWindows are an image's windows into the shared arrays index fills.
+type indexWindows struct {
+	grams, maxCount []int32
+	gramKeys        []uint64
+	refGrams        []gramCount
+	refOff          []int32
+}
+
 // index derives the image's distinct n-grams, BLEU's maximum counts and the
 // per-reference n-gram counts from the references' n-gram ids (n-major per
 // reference, as internGrams lays them out). The results go into the windows
 // the caller gives, each as long as ids (an upper bound), and are trimmed.
-func (m *refImage) index(ids []int32, order []uint8, sc *gramScratch, grams, maxCount []int32, refGrams []gramCount, refOff []int32) {
+func (m *refImage) index(ids []int32, table *gramTable, sc *gramScratch, win indexWindows) {
+	order := table.order
+	grams, maxCount, refGrams, refOff := win.grams, win.maxCount, win.refGrams, win.refOff
 	sc.curImg++
 	grams, maxCount, refGrams = grams[:0], maxCount[:0], refGrams[:0]
 	refOff = append(refOff[:0], 0)
@@ -414,6 +430,10 @@ func (m *refImage) index(ids []int32, order []uint8, sc *gramScratch, grams, max
 		refOff = append(refOff, int32(len(refGrams)))
 	}
 	m.grams = grams[:len(grams):len(grams)]
+	m.gramKeys = win.gramKeys[:len(grams):len(grams)]
+	for li, g := range grams {
+		m.gramKeys[li] = table.keys[g]
+	}
 	m.maxCount = maxCount[:len(maxCount):len(maxCount)]
 	m.refGrams = refGrams[:len(refGrams):len(refGrams)]
 	m.refOff = refOff[:len(refOff):len(refOff)]

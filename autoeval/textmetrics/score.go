@@ -85,9 +85,7 @@ func (rs *ReferenceSet) Score(hyps []Hypothesis, metrics ...Metric) (*Result, er
 
 	workers := rs.opts.workers()
 	for w := 0; w < workers; w++ {
-		hw := rs.worker(w)
-		hw.vocabSize = int32(len(rs.vocab))
-		hw.sc.ensure(rs.grams.count)
+		rs.worker(w).vocabSize = int32(len(rs.vocab))
 	}
 	parallel(workers, len(hyps), func(w, k int) {
 		hw := rs.workers[w]
@@ -166,15 +164,47 @@ type hypGram struct {
 	local int32 // index in the image's n-grams, or -1
 	count int32
 	n     int32
-	// An unseen n-gram is known by its prefix's id (global, or local as
-	// numGrams + index in grams) and its last token, which tells it from
-	// every other n-gram exactly, as the global table's keys do.
-	prefix, tok int32
 }
 
-// unseenScanMax is how many unseen n-grams of one order are compared one by
-// one before a map takes over, so that long captions stay linear.
-const unseenScanMax = 32
+// localTable maps n-gram keys to what one hypothesis needs about them: the
+// image's n-grams (global id and local index) and the hypothesis' own. It is
+// small (a few hundred slots), so its probes stay in cache where the global
+// table's would not; most of a hypothesis' n-grams are found here.
+type localTable struct {
+	slots []localSlot
+	mask  uint64
+}
+
+type localSlot struct {
+	key   uint64 // gramKey; 0: empty
+	id    int32  // global id, or -1
+	local int32  // index in the image's n-grams, or -1
+	hyp   int32  // index in hypWorker.grams, or -1
+}
+
+// reset empties the table and sizes it for n keys at most half full.
+func (lt *localTable) reset(n int) {
+	size := 64
+	for size < 2*n {
+		size *= 2
+	}
+	if cap(lt.slots) < size {
+		lt.slots = make([]localSlot, size)
+	} else {
+		lt.slots = lt.slots[:size]
+		clear(lt.slots)
+	}
+	lt.mask = uint64(size - 1)
+}
+
+// find returns the slot of key, or the empty slot where it goes.
+func (lt *localTable) find(key uint64) *localSlot {
+	for i := gramHash(key) & lt.mask; ; i = (i + 1) & lt.mask {
+		if s := &lt.slots[i]; s.key == key || s.key == 0 {
+			return s
+		}
+	}
+}
 
 // hypWorker scores hypotheses; each worker goroutine owns one, so its
 // buffers are reused without locking.
@@ -188,11 +218,11 @@ type hypWorker struct {
 	ids        [maxGramOrder][]int32
 	grams      []hypGram
 	byOrder    [maxGramOrder + 1]int32 // grams[byOrder[n-1]:byOrder[n]] have order n
-	sc         gramScratch             // imgStamp/local: current image; refStamp/refPos: this hypothesis
+	sc         gramScratch             // used while building the reference set
+	lt         localTable              // this hypothesis' n-grams and its image's
 	lcsRow     []int32
 	vocabSize  int32
-	refRow     []float64        // one reference's CIDEr-D values by local n-gram index
-	unseen     map[uint64]int32 // unseen n-gram key → index in grams, for long captions
+	refRow     []float64 // one reference's CIDEr-D values by local n-gram index
 }
 
 // tokenID returns the id of a hypothesis token: the reference vocabulary's,
@@ -230,96 +260,60 @@ func (hw *hypWorker) prepare(rs *ReferenceSet, img *refImage, h Hypothesis) {
 		}
 	}
 
-	sc := &hw.sc
-	sc.curImg++
-	for li, g := range img.grams {
-		sc.e[g].imgStamp = sc.curImg
-		sc.e[g].local = int32(li)
-	}
-	sc.curRef++ // marks the hypothesis' own distinct n-grams
-	if len(hw.unseen) > 4096 {
-		hw.unseen = nil // a very long caption grew it; do not keep clearing it
-	}
-	clear(hw.unseen)
 	words := hw.wordIDs
+	hw.lt.reset(len(img.grams) + maxGramOrder*len(words))
+	for li, key := range img.gramKeys {
+		*hw.lt.find(key) = localSlot{key: key, id: img.grams[li], local: int32(li), hyp: -1}
+	}
 	numGrams := int32(rs.grams.count)
 	hw.grams = hw.grams[:0]
 	for n := 1; n <= maxGramOrder; n++ {
 		hw.byOrder[n-1] = int32(len(hw.grams))
 		ids := hw.ids[n-1][:0]
 		for p := 0; p+n <= len(words); p++ {
-			tok := words[p+n-1]
-			var prefix, g int32 = -1, -1
-			if n == 1 {
-				g = rs.grams.lookupUnigram(tok)
-			} else if prefix = hw.ids[n-2][p]; prefix < numGrams {
-				g = rs.grams.lookup(prefix, tok)
+			prefix := int32(-1)
+			if n > 1 {
+				prefix = hw.ids[n-2][p]
 			}
-			ids = append(ids, hw.addGram(g, prefix, tok, int32(n), numGrams))
+			ids = append(ids, hw.addGram(rs, prefix, words[p+n-1], int32(n), numGrams))
 		}
 		hw.ids[n-1] = ids
 	}
 	hw.byOrder[maxGramOrder] = int32(len(hw.grams))
 }
 
-// addGram counts one occurrence of an n-gram: g is its global id (-1 when
-// unseen), prefix and tok what it is made of. It returns the n-gram's id:
-// global, or numGrams + its index in grams when unseen.
-func (hw *hypWorker) addGram(g, prefix, tok, n, numGrams int32) int32 {
-	sc := &hw.sc
-	if g >= 0 {
-		e := &sc.e[g]
-		if e.refStamp == sc.curRef {
-			hw.grams[e.refPos].count++
-			return g
+// addGram counts one occurrence of the n-gram made of the n-gram prefix (an
+// id as addGram returns them; -1 for a unigram) and token tok. It returns the
+// n-gram's id: global, or numGrams + its index in grams when no reference has
+// it. Keys are built as the global table's, so an n-gram is found in the
+// local table exactly when the image's references or the hypothesis have it;
+// an n-gram with an unseen prefix is unseen too.
+func (hw *hypWorker) addGram(rs *ReferenceSet, prefix, tok, n, numGrams int32) int32 {
+	key := gramKey(prefix, tok)
+	s := hw.lt.find(key)
+	if s.key == key {
+		if s.hyp >= 0 {
+			hw.grams[s.hyp].count++
+		} else { // an n-gram of the image's references, first seen here
+			s.hyp = int32(len(hw.grams))
+			hw.grams = append(hw.grams, hypGram{id: s.id, local: s.local, count: 1, n: n})
 		}
-		e.refStamp = sc.curRef
-		e.refPos = int32(len(hw.grams))
-		local := int32(-1)
-		if e.imgStamp == sc.curImg {
-			local = e.local
+		if s.id >= 0 {
+			return s.id
 		}
-		hw.grams = append(hw.grams, hypGram{id: g, local: local, count: 1, n: n})
-		return g
+		return numGrams + s.hyp
 	}
-	// An n-gram no reference has. A caption has few: compare them one by
-	// one, and use a map past unseenScanMax.
-	key := uint64(uint32(prefix+1))<<32 | uint64(uint32(tok))
-	if hw.unseen != nil {
-		if j, ok := hw.unseen[key]; ok {
-			hw.grams[j].count++
-			return numGrams + j
-		}
-	}
-	unseen := 0
-	if len(hw.unseen) == 0 {
-		for j := hw.byOrder[n-1]; j < int32(len(hw.grams)); j++ {
-			o := &hw.grams[j]
-			if o.id >= 0 {
-				continue
-			}
-			if o.prefix == prefix && o.tok == tok {
-				o.count++
-				return numGrams + j
-			}
-			unseen++
-		}
+	g := int32(-1) // not in the image's references: maybe in another image's
+	if n == 1 {
+		g = rs.grams.lookupUnigram(tok)
+	} else if prefix < numGrams {
+		g = rs.grams.lookup(prefix, tok)
 	}
 	j := int32(len(hw.grams))
-	hw.grams = append(hw.grams, hypGram{id: -1, local: -1, count: 1, n: n, prefix: prefix, tok: tok})
-	if unseen >= unseenScanMax || len(hw.unseen) > 0 {
-		if hw.unseen == nil {
-			hw.unseen = make(map[uint64]int32)
-		}
-		if len(hw.unseen) == 0 { // switching over: index this order's unseen n-grams
-			for k := hw.byOrder[n-1]; k <= j; k++ {
-				if o := hw.grams[k]; o.id < 0 {
-					hw.unseen[uint64(uint32(o.prefix+1))<<32|uint64(uint32(o.tok))] = k
-				}
-			}
-		} else {
-			hw.unseen[key] = j
-		}
+	*s = localSlot{key: key, id: g, local: -1, hyp: j}
+	hw.grams = append(hw.grams, hypGram{id: g, local: -1, count: 1, n: n})
+	if g >= 0 {
+		return g
 	}
 	return numGrams + j
 }
