@@ -40,3 +40,13 @@ func (s *Server) readyz(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
 }
+
+// campaignPage serves the lead's page of one campaign; the page's script
+// loads the campaign by the id in its URL. An id that is not a positive
+// integer gets the 404 page at once rather than a page that can only fail.
+func (s *Server) campaignPage(c echo.Context) error {
+	if _, err := campaignIDParam(c); err != nil {
+		return &apiError{Status: http.StatusNotFound, Code: "not_found", Message: "no such campaign: " + c.Param("id")}
+	}
+	return page("campaign.html")(c)
+}

@@ -29,6 +29,7 @@ func (s *Server) routes() {
 	e.GET("/", s.home, requireRole(models.RoleAnnotator))
 	e.GET("/annotate", page("annotate.html"), requireRole(models.RoleAnnotator))
 	e.GET("/lead", page("lead.html"), requireRole(models.RoleLead))
+	e.GET("/lead/campaigns/:id", s.campaignPage, requireRole(models.RoleLead))
 	e.GET("/admin", page("admin.html"), requireRole(models.RoleAdmin))
 
 	// JSON API.

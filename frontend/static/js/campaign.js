@@ -1,0 +1,1 @@
+// campaign.js: the lead's page of one campaign (in progress).
