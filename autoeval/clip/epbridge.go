@@ -237,8 +237,11 @@ func appendEPDevice(o *ort.SessionOptions, d EPDevice, options map[string]string
 	}
 	sort.Strings(keys)
 	n := len(keys)
-	cKeys := (*[1 << 20]*C.char)(C.malloc(C.size_t(max(n, 1)) * C.size_t(unsafe.Sizeof((*C.char)(nil)))))[:max(n, 1):max(n, 1)]
-	cVals := (*[1 << 20]*C.char)(C.malloc(C.size_t(max(n, 1)) * C.size_t(unsafe.Sizeof((*C.char)(nil)))))[:max(n, 1):max(n, 1)]
+	// The arrays live in C memory: cgo forbids passing Go memory that holds
+	// Go pointers, and C strings are C pointers in C memory anyway.
+	ptrSize := C.size_t(unsafe.Sizeof((*C.char)(nil)))
+	cKeys := unsafe.Slice((**C.char)(C.malloc(C.size_t(max(n, 1))*ptrSize)), max(n, 1))
+	cVals := unsafe.Slice((**C.char)(C.malloc(C.size_t(max(n, 1))*ptrSize)), max(n, 1))
 	defer C.free(unsafe.Pointer(&cKeys[0]))
 	defer C.free(unsafe.Pointer(&cVals[0]))
 	for i, k := range keys {
