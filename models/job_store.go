@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
 
@@ -92,14 +93,26 @@ func (s *Store) claim(ctx context.Context, id int64, workerID string, staleBefor
 	if workerID == "" {
 		return nil, fmt.Errorf("models: claim job: empty worker id: %w", ErrInvalid)
 	}
-	var claimed EvalJob
-	err := s.InTx(ctx, func(tx *Store) error {
-		q := tx.conn(ctx).
-			Where("(status = ? OR (status = ? AND (heartbeat_at IS NULL OR heartbeat_at < ?)))",
-				JobQueued, JobRunning, staleBefore.UTC())
+	claimable := func(db *gorm.DB) *gorm.DB {
+		q := db.Where("(status = ? OR (status = ? AND (heartbeat_at IS NULL OR heartbeat_at < ?)))",
+			JobQueued, JobRunning, staleBefore.UTC())
 		if id != 0 {
 			q = q.Where("id = ?", id)
 		}
+		return q
+	}
+	// Idle workers poll: look without a transaction first, so that an empty
+	// queue never takes SQLite's write lock nor a PostgreSQL row lock.
+	var ids []int64
+	if err := claimable(s.conn(ctx).Model(&EvalJob{})).Limit(1).Pluck("id", &ids).Error; err != nil {
+		return nil, wrap(err, "look for a job to claim")
+	}
+	if len(ids) == 0 {
+		return nil, fmt.Errorf("models: claim a job for worker %s: none is queued or stale: %w", workerID, ErrNotFound)
+	}
+	var claimed EvalJob
+	err := s.InTx(ctx, func(tx *Store) error {
+		q := claimable(tx.conn(ctx))
 		if tx.dialect == DialectPostgres {
 			q = q.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"})
 		}
