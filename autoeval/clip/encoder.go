@@ -36,6 +36,9 @@ type Options struct {
 	LibraryPath string
 	// ModelDir is the CLIP model folder (Hugging Face ONNX layout).
 	ModelDir string
+	// Variant picks the ONNX files of the folder (see ModelFiles): "" for
+	// onnx/text_model.onnx, "fp16" for onnx/text_model_fp16.onnx, ...
+	Variant string
 	// Device is "auto" (default: CUDA when it works, else CPU), "cpu",
 	// "cuda" or "cuda:N".
 	Device string
@@ -157,7 +160,7 @@ func NewEncoder(opts Options) (*Encoder, error) {
 			_ = releaseEnv()
 		}
 	}()
-	if e.info, err = inspectModel(opts.ModelDir); err != nil {
+	if e.info, err = inspectModel(opts.ModelDir, opts.Variant); err != nil {
 		return nil, err
 	}
 	if e.tok, err = LoadTokenizer(opts.ModelDir); err != nil {

@@ -30,6 +30,17 @@ const (
 	imageEmbeds   = "image_embeds"
 )
 
+// ModelFiles returns the ONNX files of a model variant, relative to the
+// folder: "" gives TextModelFile and VisionModelFile; another name, such as
+// "fp16" or "quantized", gives onnx/text_model_<variant>.onnx and
+// onnx/vision_model_<variant>.onnx, as Hugging Face exports name them.
+func ModelFiles(variant string) (text, vision string) {
+	if variant == "" {
+		return TextModelFile, VisionModelFile
+	}
+	return "onnx/text_model_" + variant + ".onnx", "onnx/vision_model_" + variant + ".onnx"
+}
+
 // ErrInvalidModel is wrapped by every model-folder validation error.
 var ErrInvalidModel = errors.New("invalid CLIP model")
 
@@ -60,9 +71,10 @@ func invalid(path, format string, args ...any) error {
 	return fmt.Errorf("clip: %s: %w: %s", path, ErrInvalidModel, fmt.Sprintf(format, args...))
 }
 
-// InspectModel validates a model folder without keeping sessions open. It
-// needs the ONNX Runtime library to read the models' inputs and outputs.
-func InspectModel(libPath, dir string) (ModelInfo, error) {
+// InspectModel validates a model folder (variant as in ModelFiles) without
+// keeping sessions open. It needs the ONNX Runtime library to read the
+// models' inputs and outputs.
+func InspectModel(libPath, dir, variant string) (ModelInfo, error) {
 	if libPath == "" {
 		libPath = DefaultLibraryPath()
 	}
@@ -70,16 +82,17 @@ func InspectModel(libPath, dir string) (ModelInfo, error) {
 		return ModelInfo{}, err
 	}
 	defer releaseEnv()
-	return inspectModel(dir)
+	return inspectModel(dir, variant)
 }
 
 // inspectModel checks every file of the folder and every input and output
 // the encoders use. The caller holds an environment reference.
-func inspectModel(dir string) (ModelInfo, error) {
+func inspectModel(dir, variant string) (ModelInfo, error) {
+	textFile, visionFile := ModelFiles(variant)
 	info := ModelInfo{
 		Dir:        dir,
-		TextPath:   filepath.Join(dir, TextModelFile),
-		VisionPath: filepath.Join(dir, VisionModelFile),
+		TextPath:   filepath.Join(dir, textFile),
+		VisionPath: filepath.Join(dir, visionFile),
 	}
 	for _, p := range []string{info.TextPath, info.VisionPath, filepath.Join(dir, PreprocessorConfigFile)} {
 		if _, err := os.Stat(p); err != nil {
@@ -106,7 +119,7 @@ func inspectModel(dir string) (ModelInfo, error) {
 			return ModelInfo{}, invalid(dir, "neither tokenizer.json nor vocab.json + merges.txt (%v)", err)
 		}
 	}
-	if info.Fingerprint, err = fingerprint(dir); err != nil {
+	if info.Fingerprint, err = fingerprint(dir, textFile, visionFile); err != nil {
 		return ModelInfo{}, err
 	}
 	return info, nil
@@ -204,7 +217,7 @@ func inspectVision(info *ModelInfo) error {
 	}
 	if len(out.Dimensions) != 2 || out.Dimensions[1] != int64(info.EmbedDim) {
 		return invalid(p, "output %q has shape %v, want [batch, %d] like %s's %q",
-			imageEmbeds, out.Dimensions, info.EmbedDim, TextModelFile, textEmbeds)
+			imageEmbeds, out.Dimensions, info.EmbedDim, filepath.Base(info.TextPath), textEmbeds)
 	}
 	info.ImageOutType = out.DataType
 	return nil
@@ -235,8 +248,8 @@ func tokenizerFiles(dir string) []string {
 // fingerprint hashes what determines a model's embeddings: both graphs, the
 // tokenizer and the preprocessing. Each file's digest is framed by its name so
 // that moving bytes between files changes the result.
-func fingerprint(dir string) (string, error) {
-	files := append([]string{TextModelFile, VisionModelFile}, tokenizerFiles(dir)...)
+func fingerprint(dir, textFile, visionFile string) (string, error) {
+	files := append([]string{textFile, visionFile}, tokenizerFiles(dir)...)
 	files = append(files, PreprocessorConfigFile)
 	all := sha256.New()
 	for _, name := range files {

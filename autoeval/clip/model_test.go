@@ -161,7 +161,7 @@ func TestInt32IDsWithMask(t *testing.T) {
 	standInModel(t, filepath.Join(dir, TextModelFile),
 		[]ioSpec{{"input_ids", onnxgen.Int32, []int64{-1, 77}}, {"attention_mask", onnxgen.Int32, []int64{-1, 77}}},
 		ioSpec{"text_embeds", onnxgen.Float, []int64{-1, 8}})
-	info, err := InspectModel(lib, dir)
+	info, err := InspectModel(lib, dir, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,11 +208,11 @@ func TestFingerprint(t *testing.T) {
 	if _, err := onnxgen.WriteTinyFolder(dirB, cfg, onnxgen.TokenizerJSON); err != nil {
 		t.Fatal(err)
 	}
-	a, err := InspectModel(lib, dirA)
+	a, err := InspectModel(lib, dirA, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := InspectModel(lib, dirB)
+	b, err := InspectModel(lib, dirB, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,11 +225,43 @@ func TestFingerprint(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dirB, PreprocessorConfigFile), []byte(`{"crop_size": 32, "image_mean": [0.5, 0.5, 0.5]}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	c, err := InspectModel(lib, dirB)
+	c, err := InspectModel(lib, dirB, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.Fingerprint == a.Fingerprint {
 		t.Fatal("changing the preprocessing kept the fingerprint")
+	}
+}
+
+// TestModelVariant loads the fp16 files of a folder that names them as
+// Hugging Face exports do (onnx/text_model_fp16.onnx, ...).
+func TestModelVariant(t *testing.T) {
+	lib := ortLibrary(t)
+	cfg := onnxgen.DefaultTinyConfig()
+	cfg.Weights, cfg.IO = onnxgen.WeightsFloat16, onnxgen.Float16
+	dir := t.TempDir()
+	if _, err := onnxgen.WriteTinyFolder(dir, cfg, onnxgen.TokenizerJSON); err != nil {
+		t.Fatal(err)
+	}
+	text, vision := ModelFiles("fp16")
+	for from, to := range map[string]string{TextModelFile: text, VisionModelFile: vision} {
+		if err := os.Rename(filepath.Join(dir, from), filepath.Join(dir, to)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := InspectModel(lib, dir, ""); err == nil || !strings.Contains(err.Error(), TextModelFile) {
+		t.Fatalf("default variant: error %v, want the missing %s", err, TextModelFile)
+	}
+	info, err := InspectModel(lib, dir, "fp16")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.PixelType != ort.TensorElementDataTypeFloat16 || info.TextOutType != ort.TensorElementDataTypeFloat16 {
+		t.Fatalf("fp16 variant inspected as %v / %v", info.PixelType, info.TextOutType)
+	}
+	enc := newTestEncoder(t, dir, cfg.ImageSize, Options{Variant: "fp16"})
+	if _, err := enc.EncodeTexts(context.Background(), []string{"a cat"}); err != nil {
+		t.Fatal(err)
 	}
 }
