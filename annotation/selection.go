@@ -35,7 +35,15 @@ const AuditSelection = "campaign.selection"
 const (
 	DefaultExamples = 10
 	MaxExamples     = 100
+	// MaxSelectionTasks bounds one selection's items: all 1,225 pairs of
+	// 50 captioners over 5,000 images would be 6 million tasks, more than
+	// any annotator team rates and more than a preview should hold in
+	// memory (about 2 KiB per planned task).
+	MaxSelectionTasks = 300_000
 )
+
+// maxSelectionTasks is MaxSelectionTasks, lowered by tests.
+var maxSelectionTasks = MaxSelectionTasks
 
 // selectionReader is what planning reads; *models.Store (and so a
 // transaction) has it all.
@@ -566,6 +574,11 @@ func planSelection(ctx context.Context, r selectionReader, camp *models.Campaign
 	if err != nil {
 		return nil, err
 	}
+	if sel.overflow {
+		return nil, &ValidationError{What: "thresholds", Problems: []Problem{{Where: "thresholds",
+			Message: fmt.Sprintf("the selection would queue more than %d items: lower images.count or top_k, or compare adjacent pairs only",
+				maxSelectionTasks)}}}
+	}
 	if err := p.applyExisting(ctx, r, replace, now); err != nil {
 		return nil, err
 	}
@@ -608,6 +621,8 @@ type selector struct {
 	// groups holds one side per (image, normalized text).
 	groups map[groupKey]*planSide
 	pairs  map[pairKey]*planTask
+	// overflow: MaxSelectionTasks was reached and the rest ignored.
+	overflow bool
 }
 
 type groupKey struct {
@@ -725,6 +740,9 @@ func (s *selector) perCaptioner(kept []models.SelectionCaptioner, captions []mod
 		for _, i := range samples[pr[1]] {
 			inY[i] = true
 		}
+		if s.overflow {
+			return
+		}
 		for _, i := range samples[pr[0]] {
 			if inY[i] {
 				s.pair(byCaptioner[x.ID][i], byCaptioner[y.ID][i])
@@ -752,6 +770,10 @@ func pairsOf(n int, how string) [][2]int {
 func (s *selector) single(c models.Caption) {
 	g := s.group(c)
 	if len(g.captions) == 0 {
+		if len(s.p.tasks) >= maxSelectionTasks {
+			s.overflow = true
+			return
+		}
 		s.p.tasks = append(s.p.tasks, &planTask{kind: models.TaskSingle, image: c.ImageID, a: g})
 	}
 	g.link(c)
@@ -775,6 +797,10 @@ func (s *selector) pair(x, y models.Caption) {
 	}
 	t := s.pairs[k]
 	if t == nil {
+		if len(s.p.tasks) >= maxSelectionTasks {
+			s.overflow = true
+			return
+		}
 		t = &planTask{kind: models.TaskPair, image: x.ImageID, a: &planSide{shown: gx.shown}, b: &planSide{shown: gy.shown}}
 		s.pairs[k] = t
 		s.p.tasks = append(s.p.tasks, t)
@@ -861,6 +887,9 @@ func (s *selector) perImage(ctx context.Context, r selectionReader, kept []model
 	}
 	slices.SortFunc(cands, func(a, b int) int { return cmp.Compare(s.rankOf[a], s.rankOf[b]) })
 	for _, ii := range s.sample(cands, p.t.Images.Count) {
+		if s.overflow {
+			return nil
+		}
 		list := byImage[ii]
 		slices.SortFunc(list, func(a, b int) int {
 			if c := cmp.Compare(combined[b], combined[a]); c != 0 {

@@ -821,3 +821,72 @@ func TestSetThresholdsAudited(t *testing.T) {
 		t.Errorf("missing campaign: %v", err)
 	}
 }
+
+// TestSelectionSizeLimit: a selection larger than the limit is refused
+// with a problem that says what to lower, and nothing is written.
+func TestSelectionSizeLimit(t *testing.T) {
+	defer annotation.SetMaxSelectionTasks(10)()
+	s := modelstest.NewStore(t)
+	f := newSelFixture(t, s, selSpec{mode: models.ModePairwise, images: 12, cider: sixCaptioners})
+	tests := []struct {
+		name string
+		doc  string
+		ok   bool
+	}{
+		{"all pairs of 5 captioners", `{"pairs":"all"}`, false},
+		{"per image", `{"selection":"per_image","per_image_top_k":4}`, false},
+		{"small enough", `{"top_k":2,"images":{"count":5}}`, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f.setThresholds(t, tt.doc)
+			_, err := f.svc.Commit(context.Background(), f.lead.ID, f.camp.ID, annotation.CommitOptions{Replace: true})
+			if tt.ok {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if !errors.Is(err, annotation.ErrInvalid) || !strings.Contains(err.Error(), "more than 10 items: lower images.count or top_k") {
+				t.Fatalf("got %v", err)
+			}
+			if n := len(f.tasks(t)); n != 0 {
+				t.Errorf("%d tasks written", n)
+			}
+		})
+	}
+}
+
+// TestConcurrentCommits: of two commits at once, exactly one creates the
+// queue; the other is refused because tasks exist.
+func TestConcurrentCommits(t *testing.T) {
+	modelstest.ForEach(t, func(t *testing.T, s *models.Store) {
+		f := newSelFixture(t, s, selSpec{mode: models.ModeLikert, images: 20, cider: sixCaptioners, refs: true})
+		f.setThresholds(t, `{"top_k":3,"gold_rate":0.1}`)
+		errs := make(chan error, 2)
+		for range 2 {
+			go func() {
+				_, err := f.svc.Commit(context.Background(), f.lead.ID, f.camp.ID, annotation.CommitOptions{})
+				errs <- err
+			}()
+		}
+		var ok, conflict int
+		for range 2 {
+			switch err := <-errs; {
+			case err == nil:
+				ok++
+			case errors.Is(err, annotation.ErrConflict):
+				conflict++
+			default:
+				t.Errorf("commit: %v", err)
+			}
+		}
+		pv, err := f.svc.Preview(context.Background(), f.camp.ID, annotation.PreviewOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok != 1 || conflict != 1 || len(f.tasks(t)) != pv.Counts.ExistingTasks || pv.Counts.ExistingTasks == 0 {
+			t.Errorf("%d commits succeeded, %d refused, %d tasks", ok, conflict, len(f.tasks(t)))
+		}
+	})
+}
