@@ -335,6 +335,10 @@ func BenchmarkEndToEnd(b *testing.B) {
 	// Encoder-only and end-to-end runs alternate, so that both see the same
 	// load on a shared machine.
 	pix := make([]float32, batch*3*c.ImageSize*c.ImageSize)
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := range pix {
+		pix[i] = float32(rng.NormFloat64())
+	}
 	emb := make([]float32, batch*c.EmbedDim)
 	if err := enc.runVision(pix, batch, emb); err != nil {
 		b.Fatal(err)
