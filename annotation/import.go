@@ -405,6 +405,15 @@ func (p *Plan) checkReferences(f SourceFile, fileIDs map[string]string, ps *Prob
 				return nil
 			}
 			fileIDs[img.FileName] = img.ID
+			// A file_name with a folder ("val2014/x.jpg") also matches
+			// the bare file name, unless two images share it.
+			if base := filepathBase(img.FileName); base != img.FileName {
+				if id, dup := fileIDs[base]; dup && id != img.ID {
+					fileIDs[base] = ""
+				} else if !dup {
+					fileIDs[base] = img.ID
+				}
+			}
 			return nil
 		}
 	}
@@ -431,10 +440,10 @@ func (p *Plan) checkImages(f SourceFile, fileIDs map[string]string, ps *Problems
 	}
 	p.source = src
 	idFor := func(name string) string {
-		if id, ok := fileIDs[name]; ok {
+		if id, ok := fileIDs[name]; ok && id != "" {
 			return id
 		}
-		if id, ok := fileIDs[filepathBase(name)]; ok {
+		if id, ok := fileIDs[filepathBase(name)]; ok && id != "" {
 			return id
 		}
 		return stem(name)

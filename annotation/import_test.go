@@ -433,7 +433,11 @@ func TestImportRefused(t *testing.T) {
 				[]string{"refs.csv: line 2: image_id: no image 7 in the campaign nor in this import"}, 1},
 			{"COCO references matching no image", refs(`{"images": [{"id": 8, "file_name": "8.png"}], "annotations": [{"image_id": 8, "caption": "x"}]}`, "refs.json"),
 				[]string{"refs.json: none of its 1 images with references is in the campaign"}, 1},
-			{"image with other content under a known id", imgs(files{"1.png": "png:7"}),
+			{"COCO annotation file without annotations", refs(`{"images": [{"id": 1, "file_name": "1.png"}]}`, "refs.json"),
+				[]string{"refs.json: annotations: missing field"}, 1},
+			{"COCO image without an id", refs(`{"images": [{"file_name": "1.png"}], "annotations": []}`, "refs.json"),
+				[]string{"refs.json: byte 12: id: missing field"}, 1},
+						{"image with other content under a known id", imgs(files{"1.png": "png:7"}),
 				[]string{"1.png: image 1 is in the campaign already with other content"}, 1},
 			{"two files for one image id", imgs(files{"3.png": "png:3", "3.gif": "gif"}),
 				[]string{`image id "3" is also the id of 3.gif`}, 1},
@@ -610,17 +614,21 @@ func TestImportCOCOSubset(t *testing.T) {
 	modelstest.ForEach(t, func(t *testing.T, s *models.Store) {
 		f := newImpFixture(t, s)
 		f.file("imgs/COCO_val_42.png", string(pngBytes(t, 1, 4, 3)))
+		f.file("imgs/val/COCO_val_44.png", string(pngBytes(t, 2, 4, 3)))
 		rep := f.mustImport(annotation.ImportRequest{
 			Images: annotation.SourceFile{Path: filepath.Join(f.in, "imgs")},
-			References: annotation.SourceFile{Path: f.file("captions_val.json", `{"images": [{"id": 42, "file_name": "COCO_val_42.png"}, {"id": 43, "file_name": "COCO_val_43.png"}],
+			References: annotation.SourceFile{Path: f.file("captions_val.json", `{"images": [{"id": 42, "file_name": "COCO_val_42.png"}, {"id": 43, "file_name": "COCO_val_43.png"},
+  {"id": 44, "file_name": "val2014/COCO_val_44.png"}],
  "annotations": [{"image_id": 42, "caption": "a dog"}, {"image_id": 43, "caption": "a cat"}, {"image_id": 43, "caption": "two cats"}]}`)},
 		})
-		if rep.Images.Added != 1 || rep.References.Added != 1 || len(rep.Warnings) != 1 ||
+		if rep.Images.Added != 2 || rep.References.Added != 1 || len(rep.Warnings) != 1 ||
 			!strings.Contains(rep.Warnings[0], "skipped 2 references of 1 images that the file lists but the campaign does not have (e.g. 43)") {
 			t.Fatalf("report %+v", rep)
 		}
-		if _, err := s.ImageByExternalID(context.Background(), f.campaign, "42"); err != nil {
-			t.Errorf("image 42: %v", err)
+		for _, id := range []string{"42", "44"} {
+			if _, err := s.ImageByExternalID(context.Background(), f.campaign, id); err != nil {
+				t.Errorf("image %s: %v", id, err)
+			}
 		}
 	})
 }
