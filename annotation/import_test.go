@@ -437,7 +437,7 @@ func TestImportRefused(t *testing.T) {
 				[]string{"refs.json: annotations: missing field"}, 1},
 			{"COCO image without an id", refs(`{"images": [{"file_name": "1.png"}], "annotations": []}`, "refs.json"),
 				[]string{"refs.json: byte 12: id: missing field"}, 1},
-						{"image with other content under a known id", imgs(files{"1.png": "png:7"}),
+			{"image with other content under a known id", imgs(files{"1.png": "png:7"}),
 				[]string{"1.png: image 1 is in the campaign already with other content"}, 1},
 			{"two files for one image id", imgs(files{"3.png": "png:3", "3.gif": "gif"}),
 				[]string{`image id "3" is also the id of 3.gif`}, 1},
