@@ -285,7 +285,6 @@ func (rs *ReferenceSet) build() {
 	// Per-image n-gram tables, in parallel. An image has at most as many
 	// distinct n-grams as n-gram occurrences, so each gets a window of that
 	// size in shared arrays; the windows do not overlap.
-	numGrams := rs.grams.count
 	grams := make([]int32, len(gramIDs))
 	gramKeys := make([]uint64, len(gramIDs))
 	maxCount := make([]int32, len(gramIDs))
@@ -297,16 +296,14 @@ func (rs *ReferenceSet) build() {
 	}
 	parallel(workers, len(rs.images), func(w, i int) {
 		hw := rs.workers[w]
-		hw.sc.ensure(numGrams)
 		a, b := gramStart[i], gramStart[i+1]
-		rs.images[i].index(gramIDs[a:b], rs.grams, &hw.sc, indexWindows{
+		rs.images[i].index(gramIDs[a:b], rs.grams, &hw.idTab, indexWindows{
 			grams: grams[a:b:b], maxCount: maxCount[a:b:b], gramKeys: gramKeys[a:b:b],
 			refGrams: refGrams[a:b:b], refOff: refOff[refStart[i]:refStart[i+1]:refStart[i+1]],
 		})
 	})
 	for _, hw := range rs.workers {
-		hw.tk = tokenizer{}   // the reference text is no longer needed
-		hw.sc = gramScratch{} // nor the scratch (scoring uses localTable)
+		hw.tk = tokenizer{} // the reference text is no longer needed
 	}
 	rs.built = true
 }
@@ -357,29 +354,43 @@ func (rs *ReferenceSet) internGrams(dst []int32, words []int32) []int32 {
 	return dst
 }
 
-// gramScratch is one worker's dense scratch array indexed by global n-gram
-// id; stamps tell which entries belong to the current image or reference, so
-// nothing is cleared between uses. The four fields of an id share a cache
-// line.
-type gramScratch struct {
-	e      []scratchEntry
-	curImg int32
-	curRef int32
+// idTable is a small open-addressing table from global n-gram id to the
+// image's local index and the current reference's entry, reset per image:
+// an image has a few hundred n-grams, so the table stays in cache.
+type idTable struct {
+	slots []idSlot
+	mask  uint32
 }
 
-type scratchEntry struct {
-	imgStamp int32 // == curImg: local is valid
-	local    int32 // index in the current image's n-grams
-	refStamp int32 // == curRef: refPos is valid
-	refPos   int32 // position in the current reference's (or hypothesis') list
+type idSlot struct {
+	id1    int32 // global id + 1; 0: empty
+	local  int32 // index in the image's n-grams
+	ref    int32 // reference (1-based) whose entry refPos holds
+	refPos int32 // position in refGrams
 }
 
-func (sc *gramScratch) ensure(n int) {
-	if len(sc.e) >= n {
-		return
+// reset empties the table and sizes it for n ids at most half full.
+func (t *idTable) reset(n int) {
+	size := 64
+	for size < 2*n {
+		size *= 2
 	}
-	sc.e = make([]scratchEntry, n)
-	sc.curImg, sc.curRef = 0, 0
+	if cap(t.slots) < size {
+		t.slots = make([]idSlot, size)
+	} else {
+		t.slots = t.slots[:size]
+		clear(t.slots)
+	}
+	t.mask = uint32(size - 1)
+}
+
+// find returns the slot of id g, or the empty slot where it goes.
+func (t *idTable) find(g int32) *idSlot {
+	for i := (uint32(g) * 0x9e3779b1) >> 7 & t.mask; ; i = (i + 1) & t.mask {
+		if s := &t.slots[i]; s.id1 == g+1 || s.id1 == 0 {
+			return s
+		}
+	}
 }
 
 // indexWindows are an image's windows into the shared arrays index fills.
@@ -394,30 +405,29 @@ type indexWindows struct {
 // per-reference n-gram counts from the references' n-gram ids (n-major per
 // reference, as internGrams lays them out). The results go into the windows
 // the caller gives, each as long as ids (an upper bound), and are trimmed.
-func (m *refImage) index(ids []int32, table *gramTable, sc *gramScratch, win indexWindows) {
+func (m *refImage) index(ids []int32, table *gramTable, lt *idTable, win indexWindows) {
 	order := table.order
 	grams, maxCount, refGrams, refOff := win.grams, win.maxCount, win.refGrams, win.refOff
-	sc.curImg++
+	lt.reset(len(ids))
 	grams, maxCount, refGrams = grams[:0], maxCount[:0], refGrams[:0]
 	refOff = append(refOff[:0], 0)
 	pos := 0
 	for r := 0; r < m.numRefs(); r++ {
-		sc.curRef++
+		ref := int32(r + 1)
 		nw := int(m.wordOff[r+1] - m.wordOff[r])
 		refStart := len(refGrams)
 		for n := 1; n <= maxGramOrder && n <= nw; n++ {
 			for p := 0; p+n <= nw; p++ {
 				g := ids[pos]
 				pos++
-				e := &sc.e[g]
-				if e.imgStamp != sc.curImg {
-					e.imgStamp = sc.curImg
-					e.local = int32(len(grams))
+				e := lt.find(g)
+				if e.id1 == 0 {
+					*e = idSlot{id1: g + 1, local: int32(len(grams))}
 					grams = append(grams, g)
 					maxCount = append(maxCount, 0)
 				}
-				if e.refStamp != sc.curRef {
-					e.refStamp = sc.curRef
+				if e.ref != ref {
+					e.ref = ref
 					e.refPos = int32(len(refGrams))
 					refGrams = append(refGrams, gramCount{local: e.local, n: int32(order[g])})
 				}

@@ -218,7 +218,7 @@ type hypWorker struct {
 	ids        [maxGramOrder][]int32
 	grams      []hypGram
 	byOrder    [maxGramOrder + 1]int32 // grams[byOrder[n-1]:byOrder[n]] have order n
-	sc         gramScratch             // used while building the reference set
+	idTab      idTable                 // used while building the reference set
 	lt         localTable              // this hypothesis' n-grams and its image's
 	lcsRow     []int32
 	vocabSize  int32
