@@ -77,6 +77,7 @@ func selectCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 		if err != nil {
 			return err
 		}
+		pv.Examples = pv.Examples[:min(len(pv.Examples), *examples)]
 		return out.print(pv, nil)
 	}
 	actor, err := (&campaignFlags{as: *as}).actor(ctx, store)

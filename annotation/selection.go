@@ -381,8 +381,8 @@ type plan struct {
 // rating stands for.
 type planSide struct {
 	shown      models.Caption
-	captions   []int64 // IDs, ascending
-	captioners []int64 // captioner IDs of the linked captions
+	captions   []int64 // IDs, in the order linked (rows sorts them)
+	captioners []int64 // captioner IDs of the linked captions, likewise
 }
 
 func (sd *planSide) link(c models.Caption) {
