@@ -26,7 +26,6 @@ import (
 	"gorm.io/driver/postgres"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
-	"gorm.io/gorm/logger"
 
 	"capeval/migrations"
 )
@@ -91,12 +90,7 @@ func Open(ctx context.Context, dsn string, dataDir string, log *slog.Logger) (*S
 		// Open checks the connection itself: SQLite's first connection needs
 		// a retry that gorm's automatic ping would not give it.
 		DisableAutomaticPing: true,
-		Logger: logger.NewSlogLogger(log, logger.Config{
-			SlowThreshold:             500 * time.Millisecond,
-			LogLevel:                  logger.Warn,
-			IgnoreRecordNotFoundError: true,
-			ParameterizedQueries:      true, // never log user data such as password hashes
-		}),
+		Logger:               gormLogger{log: log, slow: 500 * time.Millisecond},
 	}
 	lower := strings.ToLower(dsn)
 	if strings.HasPrefix(lower, "postgres://") || strings.HasPrefix(lower, "postgresql://") {
