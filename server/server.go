@@ -75,9 +75,10 @@ func (s *Server) Handler() http.Handler { return s.echo }
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
 		Handler:           s.echo,
+		// Only headers have a deadline: a whole-request read or write limit
+		// would cut multi-gigabyte imports on slow links and long-lived
+		// server-sent event streams of eval jobs.
 		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       5 * time.Minute, // uploads of image archives
-		WriteTimeout:      10 * time.Minute,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
