@@ -81,3 +81,68 @@ export async function busy(form, fn) {
     form.removeAttribute('aria-busy');
   }
 }
+
+/**
+ * showProblems shows an error that may list several problems
+ * (err.problems, [{where, message}]): each problem whose where names a
+ * control of form (controls are named by the API's field paths, such as
+ * "images.count") is marked on that control, and the form's live region
+ * lists them all. Focus moves to the first marked control. Without a list
+ * it is showError.
+ */
+export function showProblems(form, err) {
+  const problems = (err && err.problems) || [];
+  if (problems.length <= 1) {
+    showError(form, problems.length === 1 && !err.field ? { message: err.message, field: problems[0].where } : err);
+    return;
+  }
+  let first = null;
+  for (const p of problems) {
+    const input = p.where ? form.elements.namedItem(p.where) : null;
+    if (!(input instanceof HTMLElement) || input.getAttribute('aria-invalid') === 'true') continue;
+    markField(input, p.where, capitalize(p.message));
+    first = first || input;
+  }
+  const status = form.querySelector('.form-status');
+  if (status) {
+    status.replaceChildren(document.createTextNode(err.message), problemList(problems));
+    status.classList.add('is-error');
+    status.classList.remove('is-ok');
+  }
+  if (first) first.focus();
+}
+
+/** problemList renders [{where, message}] as a list, where first. */
+export function problemList(problems) {
+  const ul = document.createElement('ul');
+  ul.className = 'problems';
+  for (const p of problems) {
+    const li = document.createElement('li');
+    if (p.where) {
+      const w = document.createElement('code');
+      w.textContent = p.where;
+      li.append(w, ': ');
+    }
+    li.append(p.message);
+    ul.append(li);
+  }
+  return ul;
+}
+
+function markField(input, name, message) {
+  input.setAttribute('aria-invalid', 'true');
+  const msg = document.createElement('p');
+  msg.className = 'field-error';
+  msg.id = `${input.id || name.replace(/\W/g, '-')}-error`;
+  msg.textContent = message;
+  (input.closest('.field') || input.closest('td') || input.parentElement).append(msg);
+  if (input.hasAttribute('aria-describedby') && !input.dataset.hint) {
+    input.dataset.hint = input.getAttribute('aria-describedby');
+  }
+  input.setAttribute('aria-describedby', [input.dataset.hint, msg.id].filter(Boolean).join(' '));
+}
+
+function capitalize(text) {
+  const t = String(text || '');
+  return t.charAt(0).toUpperCase() + t.slice(1);
+}

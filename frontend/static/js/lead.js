@@ -1,13 +1,17 @@
 // lead.js: the Campaigns home. Lists the campaigns with their size and
-// state; with none (or on a server without the campaign service) it shows
-// an empty state that says how campaigns come into being.
+// state, each linking to its page; with none (or on a server without the
+// campaign service) it shows an empty state that says how campaigns come
+// into being. The "New campaign" form creates one and opens its page.
 
 import { api } from './api.js';
+import { busy, clearErrors, formValues, showProblems } from './forms.js';
 import { el, shell } from './shell.js';
+import * as fmt from './format.js';
 
 await shell();
 const box = document.getElementById('campaigns');
 const status = document.getElementById('campaigns-status');
+const form = document.getElementById('new-campaign');
 
 // Numbers shown per campaign, in column order.
 const COUNTS = [['images', 'Images'], ['captioners', 'Captioners'], ['captions', 'Captions'], ['tasks', 'Tasks']];
@@ -43,16 +47,17 @@ function table(campaigns) {
   for (const c of campaigns) {
     const tr = el('tr');
     const name = el('th', { scope: 'row' });
-    name.append(el('span', { class: 'campaign-name' }, c.name));
+    name.append(el('a', { class: 'campaign-name', href: `/lead/campaigns/${encodeURIComponent(c.id)}` }, c.name));
     if (c.description) name.append(el('span', { class: 'campaign-desc' }, c.description));
     const st = el('td');
     st.append(el('span', { class: `badge badge-${c.status || 'draft'}` }, c.status || 'draft'));
     tr.append(name, el('td', {}, c.mode || ''), st);
     const counts = c.counts || {};
     for (const [key] of COUNTS) {
-      tr.append(el('td', { class: 'num' }, formatCount(counts[key])));
+      tr.append(el('td', { class: 'num' }, fmt.count(counts[key])));
     }
-    tr.append(el('td', { class: 'num' }, formatCount(c.annotators)));
+    // 0 named annotators means that every annotator may rate it.
+    tr.append(el('td', { class: 'num' }, c.annotators === 0 ? 'All annotators' : fmt.count(c.annotators)));
     tbody.append(tr);
   }
   t.append(el('caption', { class: 'visually-hidden' }, 'Campaigns with their size and state'), thead, tbody);
@@ -60,21 +65,37 @@ function table(campaigns) {
   return wrap;
 }
 
-function formatCount(n) {
-  return typeof n === 'number' ? n.toLocaleString('en') : '—';
-}
-
 function emptyState() {
   const wrap = el('div', { class: 'empty card' });
   wrap.append(
     el('img', { src: '/static/img/empty.svg', alt: '', width: '96', height: '72' }),
     el('h3', {}, 'No campaigns yet'),
-    el('p', {}, 'A campaign brings together images, reference captions and one results file per captioner. Automatic metrics rank the captioners; the best outputs go to annotators.'),
+    el('p', {}, 'A campaign brings together images, reference captions and one results file per captioner. Automatic metrics rank the captioners; the best outputs go to annotators. Create one with the form on this page.'),
   );
   const cli = el('p', { class: 'muted' }, 'From the command line: ');
-  cli.append(el('code', {}, 'capeval campaign create --name NAME'));
+  cli.append(el('code', {}, 'capeval import --campaign NAME --images DIR --references FILE --results NAME=FILE'));
   wrap.append(cli);
   return wrap;
 }
+
+form.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  clearErrors(form);
+  const v = formValues(form);
+  if (!v.name.trim()) {
+    showProblems(form, { message: 'Enter a name for the campaign.', field: 'name' });
+    return;
+  }
+  await busy(form, async () => {
+    let created;
+    try {
+      created = await api('POST', '/api/v1/campaigns', { name: v.name.trim(), description: v.description.trim(), mode: v.mode });
+    } catch (err) {
+      showProblems(form, err);
+      return;
+    }
+    window.location.assign(`/lead/campaigns/${encodeURIComponent(created.id)}#import-title`);
+  });
+});
 
 await load();
