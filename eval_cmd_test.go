@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"capeval/annotation/demo"
 	"capeval/autoeval"
@@ -184,5 +188,100 @@ func TestEvalWithCLIP(t *testing.T) {
 				t.Errorf("%s %s = %v (present %v), want a value in [0, 2.5]", c.Name, name, v, ok)
 			}
 		}
+	}
+}
+
+// TestServeRunsJobs starts the real server with the demo: a lead queues a
+// text job over HTTP, the server's own worker runs it, the events stream
+// ends with the job done, and the captioners carry their scores; an
+// annotator may see none of it.
+func TestServeRunsJobs(t *testing.T) {
+	setEnv(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	t.Setenv("CAPEVAL_ADDR", addr)
+	t.Setenv("CAPEVAL_DEMO", "true")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errOut safeBuffer
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, []string{"serve"}, &out, &errOut) }()
+	base := "http://" + addr
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server not ready after 60s: %v\n%s", err, errOut.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	login := func(email, password string) string {
+		resp, err := http.Post(base+"/api/v1/login", "application/json", strings.NewReader(fmt.Sprintf(`{"email":%q,"password":%q}`, email, password)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var got struct{ Token string }
+		if err := json.NewDecoder(resp.Body).Decode(&got); err != nil || got.Token == "" {
+			t.Fatalf("login %s: %d %v", email, resp.StatusCode, err)
+		}
+		return got.Token
+	}
+	do := func(method, path, body, token string) (int, string) {
+		req, err := http.NewRequest(method, base+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	lead := login(demoAccounts[1].email, demoAccounts[1].password)
+	ann := login(demoAccounts[2].email, demoAccounts[2].password)
+	if code, body := do("POST", "/api/v1/campaigns/1/jobs", `{"kind":"text"}`, lead); code != 202 || !strings.Contains(body, `"status":"queued"`) {
+		t.Fatalf("start job: %d %s", code, body)
+	}
+	if code, body := do("POST", "/api/v1/campaigns/1/jobs", `{"kind":"clip"}`, lead); code != 409 || !strings.Contains(body, "CAPEVAL_CLIP_MODEL") {
+		t.Fatalf("start clip job without a model: %d %s", code, body)
+	}
+	code, events := do("GET", "/api/v1/jobs/1/events", "", lead)
+	if code != 200 || !strings.Contains(events, "event: end\ndata: ") || !strings.Contains(events, `"status":"done","done":192,"total":192`) {
+		t.Fatalf("events: %d %s", code, events)
+	}
+	code, body := do("GET", "/api/v1/campaigns/1/captioners", "", lead)
+	if code != 200 || !strings.Contains(body, `"name":"accurate"`) || !strings.Contains(body, `"CIDEr":`) {
+		t.Fatalf("captioners: %d %s", code, body)
+	}
+	for _, path := range []string{"/api/v1/campaigns/1/captioners", "/api/v1/jobs/1", "/api/v1/campaigns/1/jobs"} {
+		if code, body := do("GET", path, "", ann); code != 403 {
+			t.Errorf("annotator GET %s: %d %s, want 403", path, code, body)
+		}
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("serve exited %d after shutdown: %s", code, errOut.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("serve did not shut down within 20s")
 	}
 }
