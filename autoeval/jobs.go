@@ -83,7 +83,9 @@ func NewJobView(j *models.EvalJob) *Job {
 		StartedAt: j.StartedAt, FinishedAt: j.FinishedAt, HeartbeatAt: j.HeartbeatAt}
 	// The rate of this run: work since the claim over time since the claim,
 	// up to the last sign of life (the heartbeat, or the end).
-	if j.ClaimedAt != nil {
+	// A queued job (new, or handed back by a worker that stopped) has no
+	// current run: no rate, no ETA.
+	if j.ClaimedAt != nil && j.Status != models.JobQueued {
 		until := j.HeartbeatAt
 		if j.FinishedAt != nil {
 			until = j.FinishedAt

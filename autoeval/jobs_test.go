@@ -489,6 +489,7 @@ func TestJobView(t *testing.T) {
 		wantETA  float64 // -1: null
 	}{
 		{"queued", models.EvalJob{Status: models.JobQueued, Total: 10}, 0, -1},
+		{"queued again after a release", models.EvalJob{Status: models.JobQueued, Done: 40, ClaimDone: 10, Total: 100, ClaimedAt: at(0), HeartbeatAt: at(10)}, 0, -1},
 		{"running, nothing yet", models.EvalJob{Status: models.JobRunning, Total: 10, ClaimedAt: at(0), HeartbeatAt: at(5)}, 0, -1},
 		{"running", models.EvalJob{Status: models.JobRunning, Done: 40, Total: 100, ClaimedAt: at(0), HeartbeatAt: at(10)}, 4, 15},
 		{"resumed counts this run only", models.EvalJob{Status: models.JobRunning, Done: 60, ClaimDone: 40, Total: 100, ClaimedAt: at(0), HeartbeatAt: at(10)}, 2, 20},
