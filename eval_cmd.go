@@ -91,6 +91,10 @@ func evalCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		bar.finish(end)
 		switch end.Status {
 		case models.JobDone:
+		case models.JobQueued, models.JobRunning:
+			// Interrupted (SIGINT): the job was handed back with its work kept.
+			return fmt.Errorf("interrupted: %s job %d is back in the queue with %d of %d captions scored; run again (or let a server's worker) resume it",
+				kind, end.ID, end.Done, end.Total)
 		case models.JobCancelled:
 			return fmt.Errorf("%s job %d was cancelled after %d of %d captions", kind, end.ID, end.Done, end.Total)
 		default:
