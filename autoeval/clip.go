@@ -26,6 +26,13 @@ type CLIPScorer interface {
 	Provider() string
 }
 
+// The encoder is the CLIPScorer the server and the CLI use, and the
+// database cache is its clip.Cache.
+var (
+	_ CLIPScorer = (*clip.Encoder)(nil)
+	_ clip.Cache = (*EmbeddingCache)(nil)
+)
+
 // CLIPMetricVersion is the metric version of CLIP scores computed with the
 // model whose fingerprint is given.
 func CLIPMetricVersion(fingerprint string) string { return "clipscore-hessel2021/" + fingerprint }
