@@ -370,14 +370,7 @@ func checkThresholds(t *testing.T, f *selFixture, th annotation.Thresholds, res 
 			if len(task.Captions) != 0 || task.GoldAnswer.IsNull() {
 				t.Errorf("gold task %d: links %v, answer %s", task.ID, task.Captions, task.GoldAnswer)
 			}
-			var ans struct {
-				Kind string `json:"kind"`
-				Text string `json:"text"`
-				A    string `json:"text_a"`
-			}
-			if err := json.Unmarshal(task.GoldAnswer, &ans); err != nil || !strings.HasPrefix(ans.Text+ans.A, "reference ") {
-				t.Errorf("gold task %d: answer %s (%v)", task.ID, task.GoldAnswer, err)
-			}
+			checkGold(t, f, task.Task)
 			continue
 		}
 		items++
@@ -429,6 +422,61 @@ func checkThresholds(t *testing.T, f *selFixture, th annotation.Thresholds, res 
 	}
 	if res.Counts.RatingsNeeded != len(tasks)*th.RatingsPerItem {
 		t.Errorf("ratings needed %d, want %d", res.Counts.RatingsNeeded, len(tasks)*th.RatingsPerItem)
+	}
+}
+
+// checkGold checks a gold task's answer against the fixture's references
+// ("reference R of picture I"): a known good text (or the expected winner)
+// is a reference of the task's image, a known bad one of another image.
+func checkGold(t *testing.T, f *selFixture, task models.Task) {
+	t.Helper()
+	var ans struct {
+		Kind   string `json:"kind"`
+		Text   string `json:"text"`
+		A      string `json:"text_a"`
+		B      string `json:"text_b"`
+		Expect struct {
+			Criterion string `json:"criterion"`
+			Min, Max  *int
+			Winner    string `json:"winner"`
+		} `json:"expect"`
+	}
+	if err := json.Unmarshal(task.GoldAnswer, &ans); err != nil {
+		t.Fatalf("gold task %d: %v", task.ID, err)
+	}
+	carrier := f.captions[task.CaptionID]
+	var image int
+	for i, im := range f.images {
+		if im.ID == carrier.ImageID {
+			image = i
+		}
+	}
+	picture := func(text string) int {
+		var r, i int
+		if _, err := fmt.Sscanf(text, "reference %d of picture %d", &r, &i); err != nil {
+			t.Errorf("gold task %d shows %q, not a reference", task.ID, text)
+		}
+		return i
+	}
+	switch ans.Kind {
+	case "known_good":
+		if picture(ans.Text) != image || ans.Expect.Criterion != "overall" || ans.Expect.Min == nil || *ans.Expect.Min != 4 {
+			t.Errorf("gold task %d on image %d: %s", task.ID, image, task.GoldAnswer)
+		}
+	case "known_bad":
+		if picture(ans.Text) == image || ans.Expect.Max == nil || *ans.Expect.Max != 2 {
+			t.Errorf("gold task %d on image %d: %s", task.ID, image, task.GoldAnswer)
+		}
+	case "known_pair":
+		good, bad := ans.A, ans.B
+		if ans.Expect.Winner == "b" {
+			good, bad = bad, good
+		}
+		if picture(good) != image || picture(bad) == image || task.CaptionBID == nil || f.captions[*task.CaptionBID].ImageID != carrier.ImageID {
+			t.Errorf("gold task %d on image %d: %s", task.ID, image, task.GoldAnswer)
+		}
+	default:
+		t.Errorf("gold task %d: kind %q", task.ID, ans.Kind)
 	}
 }
 
