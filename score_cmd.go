@@ -2,14 +2,17 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"maps"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,6 +20,7 @@ import (
 
 	"capeval/autoeval"
 	"capeval/autoeval/captionfile"
+	"capeval/autoeval/clip"
 	"capeval/autoeval/textmetrics"
 )
 
@@ -47,7 +51,9 @@ type scoreInput struct {
 	imageIDs   []string
 	hypotheses []string
 	references [][]string
+	fileNames  map[string]string // image id -> images[].file_name of a COCO annotation file
 	workers    int
+	clip       clipFlags
 }
 
 // scoreOutput is a scorer's answer: corpus and per-image values for its
@@ -59,13 +65,101 @@ type scoreOutput struct {
 	extra    map[string]any
 }
 
-var textScorer = &metricScorer{run: scoreText}
+var (
+	textScorer = &metricScorer{run: scoreText}
+	clipScorer = &metricScorer{run: scoreCLIP}
+)
 
 // scoreMetrics lists the families in output order.
 var scoreMetrics = []scoreMetric{
 	{"bleu", "BLEU-1..4 (Bleu_1..Bleu_4)", textmetrics.BLEU.Names(), textScorer},
 	{"rouge", "ROUGE-L (ROUGE_L)", textmetrics.ROUGE.Names(), textScorer},
 	{"cider", "CIDEr-D (CIDEr)", textmetrics.CIDEr.Names(), textScorer},
+	{"clipscore", "CLIPScore, Hessel et al. 2021 (CLIPScore)", []string{clip.MetricCLIPScore}, clipScorer},
+	{"refclipscore", "RefCLIPScore (RefCLIPScore)", []string{clip.MetricRefCLIPScore}, clipScorer},
+	{"clipscore-tm", "torchmetrics' CLIPScore, max(100*cos, 0) (CLIPScore-torchmetrics)", []string{clip.MetricCLIPScoreTorchmetrics}, clipScorer},
+}
+
+// defaultScoreFamilies are scored when --metrics is not given: the text
+// metrics, which need no model.
+var defaultScoreFamilies = []string{"bleu", "rouge", "cider"}
+
+// clipFlags are the flags of the CLIP metrics.
+type clipFlags struct {
+	images, model, device string
+}
+
+// scoreCLIP computes the CLIP metrics on ONNX Runtime. Images are found as
+// COCOEvalCap users find them: the annotation file's images[].file_name
+// under --images.
+func scoreCLIP(ctx context.Context, in *scoreInput, families []string) (*scoreOutput, error) {
+	cf := in.clip
+	switch {
+	case cf.model == "":
+		return nil, errors.New("CLIP metrics need a model folder: --clip-model DIR or CAPEVAL_CLIP_MODEL (get one with `capeval models pull`)")
+	case cf.images == "":
+		return nil, errors.New("CLIP metrics need the images: --images DIR (files named by the annotations' images[].file_name)")
+	}
+	paths := make([]string, len(in.imageIDs))
+	missing := &problemList{what: "images without a file_name in the annotations' images[]"}
+	for i, id := range in.imageIDs {
+		name, ok := in.fileNames[id]
+		if !ok || name == "" {
+			missing.add(id)
+			continue
+		}
+		paths[i] = filepath.Join(cf.images, filepath.FromSlash(name))
+	}
+	if missing.count > 0 {
+		return nil, errors.New(missing.String())
+	}
+	var m clip.Metrics
+	for _, f := range families {
+		switch f {
+		case "clipscore":
+			m.CLIPScore = true
+		case "refclipscore":
+			m.RefCLIPScore = true
+		case "clipscore-tm":
+			m.TorchmetricsCLIPScore = true
+		}
+	}
+	enc, err := clip.NewEncoder(clip.Options{ModelDir: cf.model, Device: cf.device, Threads: in.workers, Workers: in.workers,
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	if err != nil {
+		return nil, err
+	}
+	defer enc.Close()
+	samples := make([]clip.Sample, len(in.imageIDs))
+	for i := range samples {
+		samples[i] = clip.Sample{Image: i, Caption: in.hypotheses[i], References: in.references[i]}
+	}
+	load := func(i int) ([]byte, error) { return os.ReadFile(paths[i]) }
+	sc, err := enc.Score(ctx, samples, len(paths), load, m)
+	if err != nil {
+		return nil, err
+	}
+	out := &scoreOutput{extra: map[string]any{"clip": map[string]any{
+		"model": cf.model, "fingerprint": enc.Fingerprint(), "provider": enc.Provider()}}}
+	var cols [][]float64
+	for _, c := range []struct {
+		key  string
+		vals []float64
+	}{{clip.MetricCLIPScore, sc.CLIPScore}, {clip.MetricRefCLIPScore, sc.RefCLIPScore}, {clip.MetricCLIPScoreTorchmetrics, sc.TorchmetricsCLIPScore}} {
+		if c.vals == nil {
+			continue
+		}
+		out.keys = append(out.keys, c.key)
+		out.corpus = append(out.corpus, sc.Mean[c.key])
+		cols = append(cols, c.vals)
+	}
+	out.perImage = make([]float64, 0, len(samples)*len(cols))
+	for i := range samples {
+		for _, col := range cols {
+			out.perImage = append(out.perImage, col[i])
+		}
+	}
+	return out, nil
 }
 
 // scoreText computes BLEU, ROUGE-L and CIDEr-D as pycocoevalcap does, with
@@ -119,7 +213,14 @@ Flags:
   --format FORMAT     table (default) or json; json has the keys Bleu_1..Bleu_4,
                       ROUGE_L and CIDEr at the top level, and "images" (the number
                       of images scored) and "bleu_counts" beside them
-  --workers N         goroutines for tokenizing and scoring (default 0: all cores)
+  --workers N         goroutines (and ONNX Runtime threads) for scoring (default 0: all cores)
+  --images DIR        CLIP metrics: the image folder; each image is DIR/file_name, with
+                      file_name from the annotation file's images[] (as COCO does)
+  --clip-model DIR    CLIP metrics: a CLIP model folder in the Hugging Face ONNX layout
+                      (default $CAPEVAL_CLIP_MODEL; get one with 'capeval models pull')
+  --device DEVICE     CLIP metrics: auto (CUDA when available, else CPU), cpu, cuda or
+                      cuda:N (default $CAPEVAL_DEVICE or auto); ONNX Runtime is loaded
+                      from $CAPEVAL_ONNXRUNTIME_LIB
   -h, --help          show this help
 
 Formats are told by extension (.json, .jsonl, .ndjson, .csv) and content.
@@ -130,13 +231,11 @@ the offending ids or positions; nothing is scored then.
 `
 
 func printScoreUsage(w io.Writer) {
-	var names []string
 	var lines strings.Builder
 	for _, m := range scoreMetrics {
-		names = append(names, m.name)
-		fmt.Fprintf(&lines, "                        %-6s %s\n", m.name, m.help)
+		fmt.Fprintf(&lines, "                        %-12s %s\n", m.name, m.help)
 	}
-	fmt.Fprintf(w, scoreUsage, strings.Join(names, ","), lines.String())
+	fmt.Fprintf(w, scoreUsage, strings.Join(defaultScoreFamilies, ","), lines.String())
 }
 
 // scoreFlags are the parsed flags of `capeval score`.
@@ -145,6 +244,7 @@ type scoreFlags struct {
 	families                       []string
 	json                           bool
 	workers                        int
+	clip                           clipFlags
 }
 
 func parseScoreFlags(args []string, stdout, stderr io.Writer) (*scoreFlags, error) {
@@ -152,16 +252,19 @@ func parseScoreFlags(args []string, stdout, stderr io.Writer) (*scoreFlags, erro
 	fs.SetOutput(io.Discard) // the usage text is printed here, not by flag
 	var f scoreFlags
 	var metrics, format string
-	var defaults []string
+	var known []string
 	for _, m := range scoreMetrics {
-		defaults = append(defaults, m.name)
+		known = append(known, m.name)
 	}
 	fs.StringVar(&f.annotations, "annotations", "", "")
 	fs.StringVar(&f.results, "results", "", "")
-	fs.StringVar(&metrics, "metrics", strings.Join(defaults, ","), "")
+	fs.StringVar(&metrics, "metrics", strings.Join(defaultScoreFamilies, ","), "")
 	fs.StringVar(&f.perImage, "per-image", "", "")
 	fs.StringVar(&format, "format", "table", "")
 	fs.IntVar(&f.workers, "workers", 0, "")
+	fs.StringVar(&f.clip.images, "images", "", "")
+	fs.StringVar(&f.clip.model, "clip-model", os.Getenv("CAPEVAL_CLIP_MODEL"), "")
+	fs.StringVar(&f.clip.device, "device", cmp.Or(os.Getenv("CAPEVAL_DEVICE"), "auto"), "")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			printScoreUsage(stdout)
@@ -194,7 +297,7 @@ func parseScoreFlags(args []string, stdout, stderr io.Writer) (*scoreFlags, erro
 			continue
 		}
 		if findScoreMetric(name) == nil {
-			return nil, fmt.Errorf("--metrics: unknown metric %q (known: %s)", name, strings.Join(defaults, ", "))
+			return nil, fmt.Errorf("--metrics: unknown metric %q (known: %s)", name, strings.Join(known, ", "))
 		}
 		seen[name] = true
 	}
@@ -227,7 +330,7 @@ func scoreCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	in.workers = f.workers
+	in.workers, in.clip = f.workers, f.clip
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -329,8 +432,10 @@ func (p *problemList) String() string {
 // results, no record lacks a field. Every problem is reported at once.
 func loadScoreInput(annPath, resPath string) (*scoreInput, error) {
 	refs := map[string][]string{}
+	fileNames := map[string]string{}
 	badAnn := &problemList{what: "annotation records with a missing or invalid field"}
 	err := captionfile.ReadFile(annPath, captionfile.Options{
+		OnImage:   func(img captionfile.Image) error { fileNames[img.ID] = img.FileName; return nil },
 		OnInvalid: func(e *captionfile.Error) error { badAnn.add(locate(e)); return nil },
 	}, func(r captionfile.Record) error {
 		refs[r.ImageID] = append(refs[r.ImageID], r.Caption)
@@ -340,7 +445,7 @@ func loadScoreInput(annPath, resPath string) (*scoreInput, error) {
 		return nil, fmt.Errorf("annotations: %w", err)
 	}
 
-	in := &scoreInput{}
+	in := &scoreInput{fileNames: fileNames}
 	seen := map[string]bool{}
 	badRes := &problemList{what: "results with a missing or invalid field"}
 	unknown := &problemList{what: "results for images without reference captions in " + annPath}
