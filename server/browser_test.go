@@ -332,6 +332,13 @@ func (b *browser) screenshot(name string) {
 // accounts are newTestApp's: <role>@example.com with testPassword.
 func startBrowserApp(t *testing.T) (*testApp, *browser) {
 	t.Helper()
+	return startBrowserAppWith(t, nil)
+}
+
+// startBrowserAppWith is startBrowserApp with configure run on the app
+// before it is served (to give it services).
+func startBrowserAppWith(t *testing.T, configure func(*testApp)) (*testApp, *browser) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("browser tests are skipped in -short mode")
 	}
@@ -340,6 +347,9 @@ func startBrowserApp(t *testing.T) (*testApp, *browser) {
 		sharedtest.Missing(t, "chromium not found: install the Debian package chromium (.ci/run does) or set CAPEVAL_CHROMIUM")
 	}
 	app := newTestApp(t)
+	if configure != nil {
+		configure(app)
+	}
 	log := &requestLog{}
 	ts := httptest.NewServer(log.wrap(app.srv.Handler()))
 	t.Cleanup(ts.Close)
@@ -388,6 +398,14 @@ type statusRecorder struct {
 func (r *statusRecorder) WriteHeader(code int) {
 	r.status = code
 	r.ResponseWriter.WriteHeader(code)
+}
+
+// Flush passes flushes on, so that server-sent events reach the browser as
+// they are written.
+func (r *statusRecorder) Flush() {
+	if f, ok := r.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
 }
 
 func TestBrowserRoles(t *testing.T) {

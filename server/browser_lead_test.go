@@ -1,0 +1,409 @@
+package server
+
+// The lead's whole path through the UI in a real browser: create a
+// campaign, upload the demo data, run auto-eval and read the scores, set
+// thresholds, preview and commit the queue.
+
+import (
+	"archive/zip"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"capeval/annotation"
+	"capeval/annotation/demo"
+	"capeval/autoeval"
+	"capeval/models"
+)
+
+// leadServices gives app the services serve wires: campaigns (with the
+// thresholds validator), selection, import and jobs without a CLIP model.
+// No worker runs until the returned function starts one, so a test can see
+// a job queued before it runs.
+func leadServices(t *testing.T) (configure func(*testApp), startWorker func()) {
+	var app *testApp
+	configure = func(a *testApp) {
+		app = a
+		log := slog.New(slog.NewTextHandler(io.Discard, nil))
+		campaigns := annotation.NewCampaigns(a.store, log, annotation.WithThresholdsValidator(annotation.ValidateThresholds))
+		a.srv = New(a.srv.cfg, a.store, Services{
+			Campaigns: campaigns,
+			Selection: annotation.NewSelection(a.store, campaigns, log),
+			Import:    annotation.NewImporter(a.store, annotation.NewImageStore(a.srv.cfg.DataDir), log),
+			Jobs:      autoeval.NewJobs(a.store, false, log),
+		}, log)
+	}
+	startWorker = func() {
+		ctx, stop := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			autoeval.NewRunner(app.store, autoeval.Scorers{}, nil).
+				WithOptions(autoeval.RunnerOptions{Poll: 20 * time.Millisecond, Heartbeat: 20 * time.Millisecond}).Run(ctx, 1)
+		}()
+		// Stopped before the store closes (cleanups run last first).
+		t.Cleanup(func() { stop(); wg.Wait() })
+	}
+	return configure, startWorker
+}
+
+// demoUpload writes the demo dataset's files as a lead would have them:
+// images.zip, references.json and results-<captioner>.json.
+func demoUpload(t *testing.T) (dir string, ds *demo.Dataset) {
+	t.Helper()
+	dir = t.TempDir()
+	ds = demo.Generate(demo.DefaultSeed)
+	if err := ds.WriteFiles(dir); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(filepath.Join(dir, "images.zip"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw := zip.NewWriter(f)
+	for _, img := range ds.Images {
+		w, err := zw.Create("images/" + img.FileName)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write(img.PNG); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return dir, ds
+}
+
+// waitEval waits until the JavaScript expression yields want.
+func (b *browser) waitEval(expr, want string) {
+	b.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		got := b.eval(expr)
+		if got == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.t.Fatalf("%s = %q, want %q", expr, got, want)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// count reads a number the page shows (thousands separators allowed).
+func (b *browser) count(sel string) int {
+	b.t.Helper()
+	s := strings.ReplaceAll(b.text(sel), ",", "")
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		b.t.Fatalf("%s shows %q, want a number", sel, s)
+	}
+	return n
+}
+
+// phoneFits checks at 390px wide that nothing forces sideways scrolling.
+func (b *browser) phoneFits(name string) {
+	b.t.Helper()
+	b.do("phone viewport", chromedp.EmulateViewport(390, 844))
+	if got := b.eval(`String(document.documentElement.scrollWidth <= window.innerWidth)`); got != "true" {
+		b.t.Errorf("%s at 390px wide scrolls sideways; widest: %s", name,
+			b.eval(`[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest('.table-wrap')).slice(0, 5).map(e => e.tagName + '#' + e.id + '.' + e.className + ':' + Math.round(e.getBoundingClientRect().right)).join(', ')`))
+	}
+	b.screenshot(name + "-phone")
+	b.do("desktop viewport", chromedp.EmulateViewport(1280, 860))
+}
+
+func TestBrowserLeadCampaignFlow(t *testing.T) {
+	configure, startWorker := leadServices(t)
+	app, b := startBrowserAppWith(t, configure)
+	dir, ds := demoUpload(t)
+	ctx := context.Background()
+	lead := app.token(models.RoleLead)
+
+	b.open("/lead")
+	b.login("lead@example.com", testPassword)
+	b.waitPath("/lead")
+	b.waitText("#campaigns", "No campaigns yet")
+
+	// 1. Create the campaign; a missing name is marked on the field.
+	b.do("submit an empty new campaign", chromedp.Click(chromedp.CSS(`#new-campaign [type="submit"]`)))
+	b.waitEval(`document.getElementById('nc-name').getAttribute('aria-invalid') ?? ''`, "true")
+	if got := b.eval(`document.activeElement.id`); got != "nc-name" {
+		t.Errorf("focus after the missing name is on %q, want nc-name", got)
+	}
+	b.do("create the campaign",
+		chromedp.SendKeys(chromedp.ID("nc-name"), "Demo shapes"),
+		chromedp.SendKeys(chromedp.ID("nc-description"), "Four captioners of coloured shapes"),
+		chromedp.Click(chromedp.CSS(`#new-campaign [type="submit"]`)),
+	)
+	b.waitPath("/lead/campaigns/1")
+	b.waitText("#campaign-name", "Demo shapes")
+	b.waitText("#campaign-meta", "All annotators")
+	b.screenshot("lead-1-campaign-created")
+
+	// 2a. A bad results file is refused with its file and line, and
+	// changes nothing.
+	bad := filepath.Join(dir, "broken.jsonl")
+	if err := os.WriteFile(bad, []byte("{\"image_id\": 1, \"caption\": \"a red circle\"}\n{\"image_id\": 2}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b.do("choose a bad results file", chromedp.SetUploadFiles(chromedp.ID("im-results-1"), []string{bad}))
+	b.waitEval(`document.getElementById('im-captioner-1').value`, "broken")
+	b.do("upload it", chromedp.Click(chromedp.CSS(`#import-form [type="submit"]`)))
+	if msg := b.formError("#import-form"); !strings.Contains(msg, "broken.jsonl") || !strings.Contains(msg, "line 2") {
+		t.Errorf("bad import error %q, want it to name broken.jsonl and line 2", msg)
+	}
+	if c, err := app.store.CampaignByID(ctx, 1); err != nil || c == nil {
+		t.Fatalf("campaign 1: %v", err)
+	}
+	if n := apiCount(t, app, lead, "/api/v1/campaigns/1", "captions"); n != 0 {
+		t.Errorf("a refused import left %d captions", n)
+	}
+	b.screenshot("lead-2a-import-refused")
+
+	// 2b. The demo data: images zip, COCO references, four results files.
+	for range len(ds.Captioners) - 1 {
+		b.do("add a results row", chromedp.Click(chromedp.ID("add-results")))
+	}
+	b.do("choose the images and references",
+		chromedp.SetUploadFiles(chromedp.ID("im-images"), []string{filepath.Join(dir, "images.zip")}),
+		chromedp.SetUploadFiles(chromedp.ID("im-references"), []string{filepath.Join(dir, "references.json")}),
+	)
+	b.clear("im-captioner-1")
+	for i, c := range ds.Captioners {
+		b.do("choose results of "+c.Name, chromedp.SetUploadFiles(chromedp.ID(fmt.Sprintf("im-results-%d", i+1)),
+			[]string{filepath.Join(dir, "results-"+c.Name+".json")}))
+	}
+	b.waitEval(`document.getElementById('im-captioner-1').value`, ds.Captioners[0].Name)
+	b.do("type a version", chromedp.SendKeys(chromedp.ID("im-captioner-1"), "@2"))
+	b.do("upload", chromedp.Click(chromedp.CSS(`#import-form [type="submit"]`)))
+	b.waitText("#import-form .form-status", "Imported")
+	b.waitText("#upload-text", "Import done")
+	if got := b.eval(`String(document.getElementById('upload-bar').value)`); got != "100" {
+		t.Errorf("upload bar at %s after the import, want 100", got)
+	}
+	report := b.text("#import-table")
+	for _, want := range []string{"Images\t48\t0", "References\t240\t0", "Captions of accurate@2 (results-accurate.json) new captioner\t48\t0"} {
+		if !strings.Contains(report, want) {
+			t.Errorf("import report %q, want a row %q", report, want)
+		}
+	}
+	b.waitText(`#campaign-counts [data-count="captions"]`, "192")
+	b.screenshot("lead-2b-import-report")
+
+	// 3. Auto-eval. No CLIP model: the page says so and how to enable it.
+	b.waitText("#clip-notice", "CLIPScore is unavailable")
+	if !strings.Contains(b.text("#clip-notice"), "CAPEVAL_CLIP_MODEL") {
+		t.Errorf("the CLIP notice %q does not say how to enable it", b.text("#clip-notice"))
+	}
+	b.waitEval(`String(document.getElementById('run-clip').disabled)`, "true")
+	b.waitText("#captioners", "No scores yet")
+	b.do("run the text metrics", chromedp.Click(chromedp.ID("run-text")))
+	b.waitText("#job-text .job-text", "queued")
+	b.screenshot("lead-3a-job-queued")
+	startWorker()
+	// The events stream carries the job to its end without a reload.
+	b.waitText("#job-text .job-text", "done: 192 of 192 captions scored")
+	b.waitEval(`(p => String(p.value === p.max && p.max === 192))(document.getElementById('job-text-bar'))`, "true")
+	if got := b.eval(`document.querySelector('#job-text .job-text').getAttribute('aria-live') ?? ''`); got != "polite" {
+		t.Errorf("job progress aria-live=%q, want polite", got)
+	}
+	b.waitEval(`String(document.querySelectorAll('#captioners-table tbody tr').length)`, "4")
+
+	var rep autoeval.CaptionerReport
+	apiGet(t, app, lead, "/api/v1/campaigns/1/captioners", &rep)
+	if _, ok := rep.Captioners[0].Scores["CLIPScore"]; ok || strings.Contains(b.text("#captioners-table thead"), "CLIP") {
+		t.Errorf("a CLIPScore without a CLIP model: API %v, table head %q", rep.Captioners[0].Scores, b.text("#captioners-table thead"))
+	}
+	// Sorted by CIDEr, best first, each score exactly the API's.
+	if got := b.eval(`document.querySelector('#captioners-table th[aria-sort]').textContent`); !strings.HasPrefix(got, "CIDEr") {
+		t.Errorf("sorted column %q, want CIDEr", got)
+	}
+	rows := strings.Split(b.eval(`[...document.querySelectorAll('#captioners-table tbody tr')].map(r => r.querySelector('th').textContent + '=' + r.cells[r.cells.length - 1].textContent).join('|')`), "|")
+	var cider []float64
+	for i, row := range rows {
+		name, shown, _ := strings.Cut(row, "=")
+		var c *autoeval.CaptionerScores
+		for j := range rep.Captioners {
+			if label := rep.Captioners[j].Name + versionSuffix(rep.Captioners[j].Version); label == name {
+				c = &rep.Captioners[j]
+			}
+		}
+		if c == nil {
+			t.Fatalf("row %d names %q, not a captioner of the API's %+v", i, name, rep.Captioners)
+		}
+		if want := fmt.Sprintf("%.3f", c.Scores["CIDEr"]); shown != want {
+			t.Errorf("%s CIDEr shown %q, API %s", name, shown, want)
+		}
+		cider = append(cider, c.Scores["CIDEr"])
+		if i > 0 && cider[i] > cider[i-1] {
+			t.Errorf("rows %q are not in descending CIDEr order", rows)
+		}
+	}
+	if !strings.HasPrefix(rows[0], "accurate@2=") {
+		t.Errorf("CIDEr ranking %q, want accurate@2 first", rows)
+	}
+	// The keyboard sorts too: Tab to the Captioner header, press Enter.
+	b.do("focus the Captioner header", chromedp.Focus(chromedp.CSS(`#captioners-table button[data-key="name"]`)))
+	b.do("sort by name", chromedp.KeyEvent(kb.Enter))
+	b.waitEval(`document.querySelector('#captioners-table th[aria-sort]').textContent + ':' + document.querySelector('#captioners-table th[aria-sort]').getAttribute('aria-sort')`, "Captioner:ascending")
+	b.waitEval(`[...document.querySelectorAll('#captioners-table tbody th')].map(t => t.textContent).join(',')`, "accurate@2,generic,partly-wrong,random")
+	b.do("sort by name, descending", chromedp.KeyEvent(kb.Enter))
+	b.waitEval(`[...document.querySelectorAll('#captioners-table tbody th')].map(t => t.textContent).join(',')`, "random,partly-wrong,generic,accurate@2")
+	b.screenshot("lead-3b-scores")
+
+	// 4. Thresholds: a bad value is named on its field; then a good set.
+	b.do("type a top K beyond the limit",
+		chromedp.ScrollIntoView(chromedp.ID("th-topk")),
+		chromedp.SendKeys(chromedp.ID("th-topk"), "5000"),
+		chromedp.Click(chromedp.CSS(`#thresholds-form [type="submit"]`)),
+	)
+	b.waitEval(`document.getElementById('th-topk').getAttribute('aria-invalid') ?? ''`, "true")
+	if msg := b.formError("#thresholds-form"); !strings.Contains(msg, "5000") {
+		t.Errorf("top K error %q, want it to name the value", msg)
+	}
+	if c := campaignThresholds(t, app); c != "null" {
+		t.Errorf("a refused thresholds document was stored: %s", c)
+	}
+	b.screenshot("lead-4a-thresholds-refused")
+	b.clear("th-topk")
+	b.do("fill the thresholds",
+		chromedp.SendKeys(chromedp.ID("th-topk"), "2"),
+		chromedp.SendKeys(chromedp.ID("th-min-Bleu_1"), "0.1"),
+		chromedp.SendKeys(chromedp.ID("th-images"), "10"),
+		chromedp.SendKeys(chromedp.ID("th-seed"), "7"),
+		chromedp.SendKeys(chromedp.ID("th-ratings"), "3"),
+		chromedp.SendKeys(chromedp.ID("th-gold"), "0.1"),
+		chromedp.Click(chromedp.CSS(`#thresholds-form [type="submit"]`)),
+	)
+	b.waitText("#thresholds-form .form-status", "Thresholds saved")
+	var stored map[string]any
+	if err := json.Unmarshal([]byte(campaignThresholds(t, app)), &stored); err != nil {
+		t.Fatal(err)
+	}
+	if stored["top_k"] != 2.0 || stored["seed"] != 7.0 || stored["ratings_per_item"] != 3.0 || stored["gold_rate"] != 0.1 {
+		t.Errorf("stored thresholds %v", stored)
+	}
+	if got := b.count(`#preview-counts [data-count="captioners_kept"]`); got != 2 {
+		t.Errorf("preview keeps %d captioners, want 2", got)
+	}
+	if got := b.count(`#preview-counts [data-count="captioners_dropped"]`); got != 2 {
+		t.Errorf("preview drops %d captioners, want 2", got)
+	}
+	ranking := b.text("#ranking-table tbody")
+	if !strings.Contains(ranking, "kept") || !strings.Contains(ranking, "dropped") {
+		t.Errorf("ranking table %q, want kept and dropped captioners", ranking)
+	}
+	if got := b.eval(`String(document.querySelectorAll('#ranking-table .reason').length)`); got == "0" {
+		t.Errorf("dropped captioners show no reason: %q", ranking)
+	}
+	b.waitText("#preview-examples", "image")
+	tasks := b.count(`#preview-counts [data-count="tasks"]`)
+	if tasks == 0 {
+		t.Fatal("the preview queues no tasks")
+	}
+	b.waitText(`#preview-counts [data-count="hours"]`, "")
+	b.screenshot("lead-4b-preview")
+
+	// 5. Commit after a confirmation: exactly the previewed tasks.
+	b.do("open the commit dialog", chromedp.Click(chromedp.ID("commit-open")))
+	b.waitEval(`String(document.getElementById('commit-dialog').open)`, "true")
+	b.waitText("#commit-dialog-text", fmt.Sprintf("This queues %d tasks", tasks))
+	if got := b.eval(`document.activeElement.id`); got != "commit-confirm" {
+		t.Errorf("focus in the dialog is on %q, want the confirm button", got)
+	}
+	b.screenshot("lead-5a-commit-confirm")
+	if n := apiCount(t, app, lead, "/api/v1/campaigns/1", "tasks"); n != 0 {
+		t.Fatalf("%d tasks before the commit was confirmed", n)
+	}
+	b.do("confirm", chromedp.KeyEvent(kb.Enter))
+	b.waitText("#commit-result", fmt.Sprintf("Queued %d tasks", tasks))
+	if got := b.eval(`document.activeElement.id`); got != "commit-result" {
+		t.Errorf("focus after the commit is on %q, want the result", got)
+	}
+	if n := apiCount(t, app, lead, "/api/v1/campaigns/1", "tasks"); n != tasks {
+		t.Errorf("%d tasks in the campaign, the preview showed %d", n, tasks)
+	}
+	b.waitText(`#campaign-counts [data-count="tasks"]`, strconv.Itoa(tasks))
+	b.screenshot("lead-5b-committed")
+
+	// 6. The audit log shows who changed the thresholds.
+	b.waitText("#audit-table", "campaign.thresholds")
+	if got := b.text("#audit-table"); !strings.Contains(got, "lead@example.com") || !strings.Contains(got, "campaign.create") {
+		t.Errorf("audit log %q, want the lead's create and thresholds entries", got)
+	}
+	b.screenshot("lead-6-audit")
+	b.phoneFits("lead-campaign")
+
+	// Back on the list, the campaign links to its page and counts its tasks.
+	b.open("/lead")
+	b.waitText("#campaigns-table", "Demo shapes")
+	if got := b.eval(`document.querySelector('#campaigns-table tbody a').getAttribute('href')`); got != "/lead/campaigns/1" {
+		t.Errorf("campaign link %q, want /lead/campaigns/1", got)
+	}
+	if got := b.text("#campaigns-table tbody"); !strings.Contains(got, "All annotators") {
+		t.Errorf("campaign row %q, want All annotators", got)
+	}
+	b.screenshot("lead-7-list")
+	b.phoneFits("lead-list")
+	b.checkConsole()
+}
+
+func versionSuffix(v string) string {
+	if v == "" {
+		return ""
+	}
+	return "@" + v
+}
+
+// apiGet decodes a lead API answer into v.
+func apiGet(t *testing.T, app *testApp, token, path string, v any) {
+	t.Helper()
+	rec := app.do("GET", path, "", token)
+	if rec.Code != 200 {
+		t.Fatalf("GET %s = %d %s", path, rec.Code, rec.Body)
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), v); err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+}
+
+// apiCount reads one of a campaign's counts through the API.
+func apiCount(t *testing.T, app *testApp, token, path, key string) int {
+	t.Helper()
+	var c struct {
+		Counts map[string]int `json:"counts"`
+	}
+	apiGet(t, app, token, path, &c)
+	return c.Counts[key]
+}
+
+func campaignThresholds(t *testing.T, app *testApp) string {
+	t.Helper()
+	c, err := app.store.CampaignByID(context.Background(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Thresholds) == 0 {
+		return "null"
+	}
+	return string(c.Thresholds)
+}
