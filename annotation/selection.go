@@ -1159,6 +1159,8 @@ func (p *plan) emptyReason() string {
 	switch {
 	case p.counts.CaptionersKept == 0:
 		return "no captioner is kept (see each captioner's reason)"
+	case p.camp.Mode == models.ModePairwise && p.t.Selection == SelectPerCaptioner && p.counts.CaptionersKept == 1:
+		return "a pairwise selection needs at least 2 kept captioners, and 1 is kept"
 	case p.counts.AlreadyQueued > 0:
 		return "every item is already shown by a kept task"
 	case p.counts.IdenticalPairsSkipped > 0:

@@ -938,3 +938,27 @@ func TestConcurrentCommits(t *testing.T) {
 		}
 	})
 }
+
+// TestEmptySelectionReasons: a commit that would queue nothing says why.
+func TestEmptySelectionReasons(t *testing.T) {
+	tests := []struct {
+		name string
+		mode models.CampaignMode
+		doc  string
+		want string
+	}{
+		{"nobody above the minimum", models.ModeLikert, `{"min_scores":{"CIDEr":0.95}}`, "no captioner is kept"},
+		{"one captioner cannot pair", models.ModePairwise, `{"min_scores":{"CIDEr":0.85}}`, "needs at least 2 kept captioners, and 1 is kept"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := modelstest.NewStore(t)
+			f := newSelFixture(t, s, selSpec{mode: tt.mode, images: 4, cider: sixCaptioners})
+			f.setThresholds(t, tt.doc)
+			_, err := f.svc.Commit(context.Background(), f.lead.ID, f.camp.ID, annotation.CommitOptions{})
+			if !errors.Is(err, annotation.ErrInvalid) || !strings.Contains(err.Error(), "nothing to queue: "+tt.want) {
+				t.Errorf("got %v", err)
+			}
+		})
+	}
+}
