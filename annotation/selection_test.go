@@ -948,7 +948,7 @@ func TestEmptySelectionReasons(t *testing.T) {
 		want string
 	}{
 		{"nobody above the minimum", models.ModeLikert, `{"min_scores":{"CIDEr":0.95}}`, "no captioner is kept"},
-		{"one captioner cannot pair", models.ModePairwise, `{"min_scores":{"CIDEr":0.85}}`, "needs at least 2 kept captioners, and 1 is kept"},
+		{"one captioner cannot pair", models.ModePairwise, `{"min_scores":{"CIDEr":0.85}}`, "a pairwise selection needs at least 2 kept captioners, and 1 is kept"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
