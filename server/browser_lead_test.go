@@ -227,6 +227,9 @@ func TestBrowserLeadCampaignFlow(t *testing.T) {
 		t.Errorf("job progress aria-live=%q, want polite", got)
 	}
 	b.waitEval(`String(document.querySelectorAll('#captioners-table tbody tr').length)`, "4")
+	if got := b.requests.String(); !strings.Contains(got, "GET /api/v1/jobs/1/events") || strings.Contains(got, "GET /api/v1/jobs/1 ") {
+		t.Errorf("the page did not follow the job through its events stream alone:\n%s", got)
+	}
 
 	var rep autoeval.CaptionerReport
 	apiGet(t, app, lead, "/api/v1/campaigns/1/captioners", &rep)

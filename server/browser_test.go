@@ -54,6 +54,9 @@ type browser struct {
 
 	mu      sync.Mutex
 	console []string
+
+	// requests are what the app answered the browser (set by startBrowserApp).
+	requests *requestLog
 }
 
 func newBrowser(t *testing.T, base string) *browser {
@@ -360,7 +363,9 @@ func startBrowserAppWith(t *testing.T, configure func(*testApp)) (*testApp, *bro
 			t.Logf("requests the browser made:\n%s", log)
 		}
 	})
-	return app, newBrowser(t, ts.URL)
+	b := newBrowser(t, ts.URL)
+	b.requests = log
+	return app, b
 }
 
 // requestLog records the requests the browser sends and the answers.

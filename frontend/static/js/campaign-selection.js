@@ -215,9 +215,9 @@ export function initSelection(ctx) {
     parts.push(wrap);
     if (pv.examples && pv.examples.length) {
       parts.push(el('h4', {}, 'Examples of queued tasks'));
-      const ol = el('ol', { class: 'examples', id: 'preview-examples' });
-      for (const ex of pv.examples) ol.append(example(ex));
-      parts.push(ol);
+      const ul = el('ul', { class: 'examples', id: 'preview-examples' });
+      for (const ex of pv.examples) ul.append(example(ex));
+      parts.push(ul);
     }
     parts.push(commitControls(pv));
     previewBox.replaceChildren(...parts);
@@ -239,7 +239,7 @@ export function initSelection(ctx) {
 
   function example(ex) {
     const li = el('li', { class: 'example' });
-    const head = el('p', { class: 'meta' }, `Task ${ex.position + 1} · image ${ex.image_external_id} · ${ex.kind}`);
+    const head = el('p', { class: 'meta' }, `Queue position ${ex.position} · image ${ex.image_external_id} · ${ex.kind === 'pair' ? 'pair' : 'single caption'}`);
     if (ex.gold) head.append(' ', el('span', { class: 'badge badge-collecting' }, 'gold'));
     li.append(head);
     for (const [label, side] of [['A', ex.a], ['B', ex.b]]) {
