@@ -90,8 +90,8 @@ func loadBenchCampaign(b *testing.B, s *models.Store, mode models.CampaignMode) 
 
 // BenchmarkSelectionPreview times the preview (the whole planning, reads
 // included) of selections over 50 captioners × 5,000 images on SQLite, and
-// on PostgreSQL when CAPEVAL_TEST_POSTGRES_DSN is set. The setup is not
-// timed.
+// on PostgreSQL when CAPEVAL_TEST_POSTGRES_DSN is set, and the commit of
+// the first one. The setup is not timed.
 func BenchmarkSelectionPreview(b *testing.B) {
 	cases := []struct {
 		name string
@@ -136,6 +136,23 @@ func BenchmarkSelectionPreview(b *testing.B) {
 					b.ReportMetric(float64(pv.Counts.Tasks), "tasks")
 				})
 			}
+			// The commit of the first case: plan again inside the
+			// transaction, delete the previous iteration's tasks, insert
+			// the new ones with their links, audit.
+			b.Run("commit_"+cases[0].name, func(b *testing.B) {
+				id := stores[cases[0].mode]
+				if err := s.UpdateCampaign(context.Background(), id, models.CampaignChanges{Thresholds: models.JSON(cases[0].doc)}); err != nil {
+					b.Fatal(err)
+				}
+				var res *annotation.SelectionResult
+				var err error
+				for b.Loop() {
+					if res, err = svc.Commit(context.Background(), 0, id, annotation.CommitOptions{Replace: true}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(res.Created), "tasks")
+			})
 		})
 	}
 }
