@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -219,6 +220,16 @@ func TestBrowserLeadCampaignFlow(t *testing.T) {
 	b.do("run the text metrics", chromedp.Click(chromedp.ID("run-text")))
 	b.waitText("#job-text .job-text", "queued")
 	b.screenshot("lead-3a-job-queued")
+	// Cancel it while it waits, then start another.
+	b.do("cancel the job", chromedp.Click(chromedp.CSS("#job-text .job-cancel")))
+	b.waitText("#job-text .job-text", "cancelled")
+	b.waitEval(`String(document.querySelector('#job-text .job-cancel').offsetParent === null)`, "true")
+	if j := apiJob(t, app, lead, 1); j.Status != models.JobCancelled {
+		t.Errorf("job 1 is %s after Cancel, want cancelled", j.Status)
+	}
+	b.screenshot("lead-3b-job-cancelled")
+	b.do("run the text metrics again", chromedp.Click(chromedp.ID("run-text")))
+	b.waitText("#job-text .job-text", "queued")
 	startWorker()
 	// The events stream carries the job to its end without a reload.
 	b.waitText("#job-text .job-text", "done: 192 of 192 captions scored")
@@ -227,8 +238,8 @@ func TestBrowserLeadCampaignFlow(t *testing.T) {
 		t.Errorf("job progress aria-live=%q, want polite", got)
 	}
 	b.waitEval(`String(document.querySelectorAll('#captioners-table tbody tr').length)`, "4")
-	if got := b.requests.String(); !strings.Contains(got, "GET /api/v1/jobs/1/events") || strings.Contains(got, "GET /api/v1/jobs/1 ") {
-		t.Errorf("the page did not follow the job through its events stream alone:\n%s", got)
+	if got := b.requests.String(); !strings.Contains(got, "GET /api/v1/jobs/2/events") || regexp.MustCompile(`GET /api/v1/jobs/\d+ `).MatchString(got) {
+		t.Errorf("the page did not follow the jobs through their events streams alone:\n%s", got)
 	}
 
 	var rep autoeval.CaptionerReport
@@ -271,7 +282,7 @@ func TestBrowserLeadCampaignFlow(t *testing.T) {
 	b.waitEval(`[...document.querySelectorAll('#captioners-table tbody th')].map(t => t.textContent).join(',')`, "accurate@2,generic,partly-wrong,random")
 	b.do("sort by name, descending", chromedp.KeyEvent(kb.Enter))
 	b.waitEval(`[...document.querySelectorAll('#captioners-table tbody th')].map(t => t.textContent).join(',')`, "random,partly-wrong,generic,accurate@2")
-	b.screenshot("lead-3b-scores")
+	b.screenshot("lead-3c-scores")
 
 	// 4. Thresholds: a bad value is named on its field; then a good set.
 	b.do("type a top K beyond the limit",
@@ -353,7 +364,22 @@ func TestBrowserLeadCampaignFlow(t *testing.T) {
 	if got := b.text("#audit-table"); !strings.Contains(got, "lead@example.com") || !strings.Contains(got, "campaign.create") {
 		t.Errorf("audit log %q, want the lead's create and thresholds entries", got)
 	}
-	b.screenshot("lead-6-audit")
+	// 6. Settings: open the campaign for ratings. The status only moves
+	// forward, and the change is audited.
+	if got := b.eval(`String(document.querySelector('#cf-status option[value="draft"]').disabled)`); got != "false" {
+		t.Errorf("draft option disabled=%s on a draft campaign", got)
+	}
+	b.do("collect ratings",
+		chromedp.SetValue(chromedp.ID("cf-status"), "collecting"),
+		chromedp.Click(chromedp.CSS(`#campaign-form [type="submit"]`)),
+	)
+	b.waitText("#campaign-form .form-status", "Settings saved")
+	b.waitText("#campaign-meta", "collecting")
+	if got := b.eval(`String(document.querySelector('#cf-status option[value="draft"]').disabled)`); got != "true" {
+		t.Errorf("draft option disabled=%s on a collecting campaign, want true", got)
+	}
+	b.waitText("#audit-table", "campaign.status")
+	b.screenshot("lead-6-settings-audit")
 	b.phoneFits("lead-campaign")
 
 	// Back on the list, the campaign links to its page and counts its tasks.
@@ -367,6 +393,13 @@ func TestBrowserLeadCampaignFlow(t *testing.T) {
 	}
 	b.screenshot("lead-7-list")
 	b.phoneFits("lead-list")
+
+	// A campaign that does not exist says so instead of empty sections.
+	b.open("/lead/campaigns/99")
+	b.waitText("#campaign-name", "Campaign not found")
+	if got := b.eval(`String([...document.querySelectorAll('.section')].every(s => s.hidden))`); got != "true" {
+		t.Error("the sections of a missing campaign are shown")
+	}
 	b.checkConsole()
 }
 
@@ -409,4 +442,11 @@ func campaignThresholds(t *testing.T, app *testApp) string {
 		return "null"
 	}
 	return string(c.Thresholds)
+}
+
+func apiJob(t *testing.T, app *testApp, token string, id int64) autoeval.Job {
+	t.Helper()
+	var j autoeval.Job
+	apiGet(t, app, token, fmt.Sprintf("/api/v1/jobs/%d", id), &j)
+	return j
 }

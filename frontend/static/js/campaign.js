@@ -24,11 +24,13 @@ const STATUSES = ['draft', 'collecting', 'closed'];
 const COUNTS = [['images', 'Images'], ['captioners', 'Captioners'], ['captions', 'Captions'], ['tasks', 'Tasks']];
 
 let campaign = null;
+let loadError = null;
 
 async function loadCampaign() {
   try {
     campaign = await api('GET', base);
   } catch (err) {
+    loadError = err;
     status.textContent = err.status === 404 ? 'There is no such campaign. It may have been removed.' : `Could not load the campaign: ${err.message}`;
     status.className = 'form-status is-error';
     return null;
@@ -220,4 +222,8 @@ if (await loadCampaign()) {
   loadAudit();
   // A link to a section (#selection) lands after the page is built.
   if (window.location.hash) document.querySelector(window.location.hash)?.scrollIntoView();
+} else {
+  // Without a campaign the sections could only fail one by one.
+  for (const node of document.querySelectorAll('.section, .toc')) node.hidden = true;
+  if (loadError && loadError.status === 404) document.getElementById('campaign-name').textContent = 'Campaign not found';
 }
