@@ -450,3 +450,129 @@ func apiJob(t *testing.T, app *testApp, token string, id int64) autoeval.Job {
 	apiGet(t, app, token, fmt.Sprintf("/api/v1/jobs/%d", id), &j)
 	return j
 }
+
+// TestBrowserLeadPairwiseSelection sets the other kind of thresholds in
+// the UI: a pairwise campaign ranked by a weighted combination, adjacent
+// pairs, images stratified by tag; then a second commit that must replace
+// the untouched tasks of the first.
+func TestBrowserLeadPairwiseSelection(t *testing.T) {
+	configure, startWorker := leadServices(t)
+	app, b := startBrowserAppWith(t, configure)
+	dir, ds := demoUpload(t)
+	ctx := context.Background()
+	lead := app.token(models.RoleLead)
+
+	// The data arrive as `capeval import` brings them, with the demo's tags.
+	camp := &models.Campaign{Name: "Pairs", Mode: models.ModePairwise}
+	if err := app.store.CreateCampaign(ctx, camp); err != nil {
+		t.Fatal(err)
+	}
+	req := annotation.ImportRequest{
+		Images:     annotation.SourceFile{Path: filepath.Join(dir, "images.zip"), Name: "images.zip"},
+		References: annotation.SourceFile{Path: filepath.Join(dir, "references.json"), Name: "references.json"},
+		Tags:       map[string][]string{},
+	}
+	for _, img := range ds.Images {
+		req.Tags[strconv.Itoa(img.ID)] = img.Tags
+	}
+	for _, c := range ds.Captioners {
+		req.Results = append(req.Results, annotation.ResultsFile{Captioner: c.Name, Version: "1",
+			SourceFile: annotation.SourceFile{Path: filepath.Join(dir, "results-"+c.Name+".json"), Name: c.Name + ".json"}})
+	}
+	imp := annotation.NewImporter(app.store, annotation.NewImageStore(app.srv.cfg.DataDir), nil)
+	if _, err := imp.Import(ctx, camp.ID, req); err != nil {
+		t.Fatal(err)
+	}
+	startWorker()
+	if rec := app.do("POST", fmt.Sprintf("/api/v1/campaigns/%d/jobs", camp.ID), `{"kind":"text"}`, lead); rec.Code != 202 {
+		t.Fatalf("start job: %d %s", rec.Code, rec.Body)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for apiJob(t, app, lead, 1).Status != models.JobDone {
+		if time.Now().After(deadline) {
+			t.Fatalf("text job not done: %+v", apiJob(t, app, lead, 1))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	page := fmt.Sprintf("/lead/campaigns/%d", camp.ID)
+	b.open(page)
+	b.login("lead@example.com", testPassword)
+	b.waitPath(page)
+	b.waitText("#campaign-meta", "Pairwise")
+	// The finished job is shown as it is on arrival.
+	b.waitText("#job-text .job-text", "done: 192 of 192")
+	b.waitEval(`String(document.getElementById('pairs-field').hidden)`, "false")
+	b.waitEval(`String(document.getElementById('normalize-field').hidden)`, "true")
+	b.waitEval(`String(document.getElementById('th-w-CIDEr').disabled)`, "true")
+
+	b.do("rank by weights", chromedp.ScrollIntoView(chromedp.ID("th-rank-weights")), chromedp.Click(chromedp.ID("th-rank-weights")))
+	b.waitEval(`String(document.getElementById('normalize-field').hidden)`, "false")
+	b.waitEval(`String(document.getElementById('th-w-CIDEr').disabled)`, "false")
+	b.do("choose stratified sampling", chromedp.SetValue(chromedp.ID("th-sampling"), "stratified"))
+	b.eval(`(document.getElementById('th-sampling').dispatchEvent(new Event('change', {bubbles: true})), "")`)
+	b.waitEval(`String(document.getElementById('tag-prefix-field').hidden)`, "false")
+	b.do("fill the thresholds",
+		chromedp.SendKeys(chromedp.ID("th-w-CIDEr"), "2"),
+		chromedp.SendKeys(chromedp.ID("th-w-Bleu_4"), "1"),
+		chromedp.SetValue(chromedp.ID("th-normalize"), "zscore"),
+		chromedp.SendKeys(chromedp.ID("th-topk"), "3"),
+		chromedp.SendKeys(chromedp.ID("th-images"), "6"),
+		chromedp.SendKeys(chromedp.ID("th-tag-prefix"), "count:"),
+		chromedp.SendKeys(chromedp.ID("th-seed"), "11"),
+		chromedp.SetValue(chromedp.ID("th-pairs"), "adjacent"),
+		chromedp.Click(chromedp.CSS(`#thresholds-form [type="submit"]`)),
+	)
+	b.waitText("#thresholds-form .form-status", "Thresholds saved")
+	c, err := app.store.CampaignByID(ctx, camp.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stored annotation.Thresholds
+	if err := json.Unmarshal(c.Thresholds, &stored); err != nil {
+		t.Fatal(err)
+	}
+	if stored.Rank.Weights["CIDEr"] != 2 || stored.Rank.Weights["Bleu_4"] != 1 || stored.Rank.Normalize != "zscore" || stored.Rank.Metric != "" ||
+		stored.TopK != 3 || stored.Images.Count != 6 || stored.Images.Sampling != "stratified" || stored.Images.TagPrefix != "count:" ||
+		stored.Pairs != "adjacent" || stored.Seed == nil || *stored.Seed != 11 {
+		t.Errorf("stored thresholds %s", c.Thresholds)
+	}
+	if got := b.count(`#preview-counts [data-count="captioners_kept"]`); got != 3 {
+		t.Errorf("preview keeps %d captioners, want 3", got)
+	}
+	// Adjacent pairs of three captioners: two pairs per image, each an A/B.
+	b.waitText("#preview-examples", "pair")
+	if got := b.eval(`String(document.querySelectorAll('#preview-examples li')[0].querySelectorAll('blockquote').length)`); got != "2" {
+		t.Errorf("a pairwise example shows %s captions, want 2", got)
+	}
+	if got := b.text("#preview"); !strings.Contains(got, "2 × CIDEr + 1 × Bleu_4 (zscore)") && !strings.Contains(got, "1 × Bleu_4 + 2 × CIDEr (zscore)") {
+		t.Errorf("preview does not say how it ranks: %q", got)
+	}
+	first := b.count(`#preview-counts [data-count="tasks"]`)
+	b.screenshot("pairs-1-preview")
+	b.do("commit", chromedp.Click(chromedp.ID("commit-open")), chromedp.Click(chromedp.ID("commit-confirm")))
+	b.waitText("#commit-result", fmt.Sprintf("Queued %d tasks", first))
+
+	// A second selection meets the first's tasks: the commit waits until
+	// the lead chooses to replace the untouched ones.
+	b.clear("th-images")
+	b.do("more images", chromedp.SendKeys(chromedp.ID("th-images"), "9"), chromedp.Click(chromedp.CSS(`#thresholds-form [type="submit"]`)))
+	b.waitEval(`String(document.getElementById('sel-replace') !== null)`, "true")
+	b.waitEval(`String(document.getElementById('commit-open').disabled)`, "true")
+	b.do("replace", chromedp.Click(chromedp.ID("sel-replace")))
+	b.waitEval(`String(document.getElementById('commit-open').disabled)`, "false")
+	if got := b.eval(`document.activeElement.id`); got != "sel-replace" {
+		t.Errorf("focus after ticking replace is on %q, want the checkbox", got)
+	}
+	second := b.count(`#preview-counts [data-count="tasks"]`)
+	b.screenshot("pairs-2-replace")
+	b.do("commit again", chromedp.Click(chromedp.ID("commit-open")))
+	b.waitText("#commit-dialog-text", fmt.Sprintf("deleting %d untouched tasks", first))
+	b.do("confirm", chromedp.Click(chromedp.ID("commit-confirm")))
+	b.waitText("#commit-result", fmt.Sprintf("Queued %d tasks for the annotators and deleted %d untouched ones", second, first))
+	if n := apiCount(t, app, lead, "/api/v1"+page[len("/lead"):], "tasks"); n != second {
+		t.Errorf("%d tasks after the replacing commit, want %d", n, second)
+	}
+	b.screenshot("pairs-3-replaced")
+	b.checkConsole()
+}
