@@ -65,6 +65,9 @@ export function initAutoeval(ctx) {
 
   function show(job) {
     const box = card(job.kind);
+    // The last events of an older job (cancelled, then started again) can
+    // arrive after the new one is shown; the card keeps the newest.
+    if (Number(box.dataset.job || 0) > job.id) return;
     box.dataset.job = String(job.id);
     box.dataset.status = job.status;
     box.querySelector('.job-status').textContent = job.status;

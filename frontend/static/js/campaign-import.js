@@ -112,7 +112,7 @@ export function initImport(ctx) {
 
   function renderReport(rep) {
     const box = el('div', { class: 'report-body', id: 'import-summary' });
-    box.append(el('h3', {}, 'Import report'));
+    box.append(el('h3', { id: 'import-report-title' }, 'Import report'));
     const t = el('table', { class: 'table table-compact', id: 'import-table' });
     t.append(el('caption', { class: 'visually-hidden' }, 'What the import added and what was there already'));
     const head = el('tr');

@@ -27,6 +27,8 @@ export function initSelection(ctx) {
   fill(ctx.campaign());
   sync();
   form.addEventListener('change', sync);
+  // A change of mode in Settings changes which controls apply.
+  document.addEventListener('campaign:changed', sync);
 
   function buildMetricRows() {
     const select = f.namedItem('rank.metric');
