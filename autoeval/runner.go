@@ -198,6 +198,10 @@ type run struct {
 	progress models.JobProgress
 	notes    []string
 	cancel   context.CancelCauseFunc
+	// checkpointMu makes taking the progress snapshot and writing it one
+	// step: the work and the heartbeat goroutine both checkpoint, and an
+	// older snapshot written after a newer one would move progress back.
+	checkpointMu sync.Mutex
 	// onStep is called from the work and from the heartbeat goroutine;
 	// stepMu serializes the calls, so callers need no locking of their own.
 	stepMu sync.Mutex
@@ -323,8 +327,10 @@ func (ru *run) checkpoint(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	ru.checkpointMu.Lock()
 	p := ru.snapshot()
 	err := ru.r.store.JobHeartbeat(ctx, ru.job.ID, ru.workerID, p)
+	ru.checkpointMu.Unlock()
 	switch {
 	case errors.Is(err, models.ErrJobLost):
 		ru.cancel(errLost)
