@@ -65,7 +65,7 @@ func selectCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return err
 	}
 	defer store.Close()
-	campaigns := annotation.NewCampaigns(store, log, annotation.WithThresholdsValidator(annotation.ValidateThresholds))
+	campaigns := annotation.NewCampaigns(store, log)
 	svc := annotation.NewSelection(store, campaigns, log)
 	c, err := campaigns.Lookup(ctx, pos[0])
 	if err != nil {

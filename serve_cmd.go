@@ -74,7 +74,7 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	log.Info("serving", "addr", ln.Addr().String(), "db", store.Dialect(), "version", versionString())
 	// The selection's schema checks every thresholds change, whichever
 	// endpoint makes it (PATCH of the campaign or PUT of its thresholds).
-	campaigns := annotation.NewCampaigns(store, log, annotation.WithThresholdsValidator(annotation.ValidateThresholds))
+	campaigns := annotation.NewCampaigns(store, log)
 	svc := server.Services{
 		Campaigns: campaigns,
 		Selection: annotation.NewSelection(store, campaigns, log),

@@ -82,14 +82,15 @@ type Campaigns struct {
 	blendWeights DocumentValidator
 }
 
-// NewCampaigns returns the campaign service. Without validator options the
-// thresholds and blend weights are only checked to be JSON objects (or
-// null) of at most MaxDocumentBytes.
+// NewCampaigns returns the campaign service. Thresholds are checked against
+// the selection's schema (ValidateThresholds) unless an option replaces it;
+// blend weights, until their owner provides a validator, only have to be
+// JSON objects (or null) of at most MaxDocumentBytes.
 func NewCampaigns(store CampaignStore, log *slog.Logger, opts ...CampaignsOption) *Campaigns {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	c := &Campaigns{store: store, log: log}
+	c := &Campaigns{store: store, log: log, thresholds: ValidateThresholds}
 	for _, o := range opts {
 		o(c)
 	}

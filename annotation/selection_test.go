@@ -116,7 +116,7 @@ func newSelFixture(t *testing.T, s *models.Store, spec selSpec) *selFixture {
 	if err := s.InsertScoreRows(ctx, scores, capScores); err != nil {
 		t.Fatal(err)
 	}
-	campaigns := annotation.NewCampaigns(s, modelstest.Logger(t), annotation.WithThresholdsValidator(annotation.ValidateThresholds))
+	campaigns := annotation.NewCampaigns(s, modelstest.Logger(t))
 	f.svc = annotation.NewSelection(s, campaigns, modelstest.Logger(t))
 	return f
 }

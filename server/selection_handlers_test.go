@@ -20,7 +20,7 @@ func newSelectionTestApp(t *testing.T) *testApp {
 	t.Helper()
 	app := newTestApp(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	campaigns := annotation.NewCampaigns(app.store, log, annotation.WithThresholdsValidator(annotation.ValidateThresholds))
+	campaigns := annotation.NewCampaigns(app.store, log)
 	app.srv = New(app.srv.cfg, app.store, Services{Campaigns: campaigns,
 		Selection: annotation.NewSelection(app.store, campaigns, log)}, log)
 	ctx := context.Background()
