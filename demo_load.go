@@ -79,16 +79,17 @@ func loadDemo(ctx context.Context, store *models.Store, dataDir string, log *slo
 				return err
 			}
 		}
-		camp := &models.Campaign{
+		// Created by the lead through the campaign service: default rubric,
+		// audit entry, as any campaign.
+		camp, err := annotation.NewCampaigns(tx, log).Create(ctx, users[1].ID, annotation.NewCampaign{
 			Name:        demoCampaign,
 			Description: "48 synthetic images of coloured shapes, 5 references each, and 4 captioners of clearly different quality.",
 			Mode:        models.ModeLikert,
-			CreatedBy:   &users[1].ID,
-		}
-		if err := tx.CreateCampaign(ctx, camp); err != nil {
+		})
+		if err != nil {
 			return err
 		}
-		_, err := annotation.NewImporter(tx, annotation.NewImageStore(dataDir), log).Import(ctx, camp.ID, req)
+		_, err = annotation.NewImporter(tx, annotation.NewImageStore(dataDir), log).Import(ctx, camp.ID, req)
 		return err
 	})
 	if err != nil {
