@@ -576,3 +576,98 @@ func TestBrowserLeadPairwiseSelection(t *testing.T) {
 	b.screenshot("pairs-3-replaced")
 	b.checkConsole()
 }
+
+// fakeJobs is a JobService whose one job the test moves by hand, to see a
+// running job's progress, rate and ETA on the page (a real text job over
+// the demo data ends too fast to be seen running).
+type fakeJobs struct {
+	mu  sync.Mutex
+	job autoeval.Job
+}
+
+func (f *fakeJobs) set(fn func(j *autoeval.Job)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fn(&f.job)
+}
+
+func (f *fakeJobs) get() autoeval.Job {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.job
+}
+
+func (f *fakeJobs) Start(context.Context, int64, string) (*autoeval.Job, error) {
+	return nil, fmt.Errorf("%w: text job running", autoeval.ErrConflict)
+}
+
+func (f *fakeJobs) Get(_ context.Context, id int64) (*autoeval.Job, error) {
+	j := f.get()
+	if id != j.ID {
+		return nil, fmt.Errorf("%w: job %d", autoeval.ErrNotFound, id)
+	}
+	return &j, nil
+}
+
+func (f *fakeJobs) List(context.Context, int64) ([]autoeval.Job, error) {
+	return []autoeval.Job{f.get()}, nil
+}
+
+func (f *fakeJobs) Cancel(_ context.Context, id int64) (*autoeval.Job, error) {
+	f.set(func(j *autoeval.Job) { j.Status = models.JobCancelled; j.ETASeconds = nil })
+	return f.Get(context.Background(), id)
+}
+
+func (f *fakeJobs) Captioners(context.Context, int64) (*autoeval.CaptionerReport, error) {
+	return &autoeval.CaptionerReport{
+		Metrics: []string{"CIDEr", "CLIPScore"},
+		CLIP:    autoeval.CLIPStatus{Available: true},
+		Captioners: []autoeval.CaptionerScores{
+			{ID: 1, Name: "blip", Version: "2", Captions: 192, Scores: map[string]float64{"CIDEr": 1.23456, "CLIPScore": 0.7654}},
+			{ID: 2, Name: "git", Captions: 192, Scores: map[string]float64{"CIDEr": 0.5}},
+		},
+	}, nil
+}
+
+func TestBrowserLeadJobProgress(t *testing.T) {
+	defer func(d time.Duration) { jobEventsPoll = d }(jobEventsPoll)
+	jobEventsPoll = 50 * time.Millisecond
+	eta := 11.4
+	jobs := &fakeJobs{job: autoeval.Job{ID: 7, CampaignID: 1, Kind: autoeval.KindCLIP, Status: models.JobRunning,
+		Done: 50, Total: 192, Rate: 12.5, ETASeconds: &eta, Device: "cuda:0"}}
+	app, b := startBrowserAppWith(t, func(a *testApp) {
+		log := slog.New(slog.NewTextHandler(io.Discard, nil))
+		a.srv = New(a.srv.cfg, a.store, Services{Campaigns: annotation.NewCampaigns(a.store, log), Jobs: jobs}, log)
+	})
+	if err := app.store.CreateCampaign(context.Background(), &models.Campaign{Name: "progress", Mode: models.ModeLikert}); err != nil {
+		t.Fatal(err)
+	}
+	b.open("/lead/campaigns/1")
+	b.login("lead@example.com", testPassword)
+	b.waitPath("/lead/campaigns/1")
+
+	// A job running when the page opens is followed from where it is.
+	b.waitText("#job-clip .job-text", "CLIP metrics: 50 of 192 captions scored (26 %), 12.5 per second, about 11 s left.")
+	b.waitText("#job-clip .job-detail", "on cuda:0")
+	b.waitEval(`(p => p.value + '/' + p.max)(document.getElementById('job-clip-bar'))`, "50/192")
+	b.screenshot("progress-1-running")
+	jobs.set(func(j *autoeval.Job) { j.Done = 120; eta = 5.76; j.ETASeconds = &eta })
+	// The bar follows at once; the live text at most every few seconds.
+	b.waitEval(`(p => p.value + '/' + p.max)(document.getElementById('job-clip-bar'))`, "120/192")
+	b.waitText("#job-clip .job-text", "120 of 192 captions scored (62 %), 12.5 per second, about 6 s left.")
+
+	b.do("cancel", chromedp.Click(chromedp.CSS("#job-clip .job-cancel")))
+	b.waitText("#job-clip .job-text", "cancelled after 120 of 192 captions")
+	b.waitEval(`String(document.querySelector('#job-clip .job-cancel').offsetParent === null)`, "true")
+
+	// A CLIPScore missing for a captioner is shown as not computed.
+	b.waitText("#captioners-table", "CLIPScore")
+	if got := b.eval(`[...document.querySelectorAll('#captioners-table tbody tr')].map(r => [...r.cells].map(c => c.textContent).join(' ')).join(' | ')`); got != "blip@2 192 1.235 0.765 | git 192 0.500 —not computed" {
+		t.Errorf("captioner rows %q", got)
+	}
+	if got := b.eval(`String(document.getElementById('clip-notice').hidden)`); got != "true" {
+		t.Error("the CLIP notice is shown although CLIP is available")
+	}
+	b.screenshot("progress-2-cancelled")
+	b.checkConsole()
+}

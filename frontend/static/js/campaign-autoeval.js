@@ -13,6 +13,7 @@ import { sortableTable } from './sorttable.js';
 
 const KINDS = { text: 'Text metrics', clip: 'CLIP metrics' };
 const ENDED = new Set(['done', 'failed', 'cancelled']);
+const SAY_EVERY = 3000; // ms between two progress announcements
 
 export function initAutoeval(ctx) {
   const jobsBox = document.getElementById('jobs');
@@ -82,15 +83,7 @@ export function initAutoeval(ctx) {
     } else {
       bar.removeAttribute('value'); // indeterminate until the total is known
     }
-    const text = box.querySelector('.job-text');
-    const line = summary(job);
-    const now = Date.now();
-    const last = Number(box.dataset.said || 0);
-    if (ENDED.has(job.status) || text.textContent === '' || now - last > 3000 || job.status !== box.dataset.saidStatus) {
-      text.textContent = line;
-      box.dataset.said = String(now);
-      box.dataset.saidStatus = job.status;
-    }
+    say(box, summary(job), job.status);
     const parts = [];
     if (job.device) parts.push(`on ${job.device}`);
     if (job.attempts > 1) parts.push(`attempt ${job.attempts}`);
@@ -100,6 +93,25 @@ export function initAutoeval(ctx) {
     const cancel = box.querySelector('.job-cancel');
     cancel.hidden = ENDED.has(job.status);
     cancel.onclick = () => cancelJob(job.id, cancel);
+  }
+
+  // say writes the live text of a job card. A change of status is said at
+  // once; progress at most every SAY_EVERY ms, the latest line winning, so
+  // that a screen reader is not flooded and the last figures are still read.
+  function say(box, line, jobStatus) {
+    const text = box.querySelector('.job-text');
+    clearTimeout(box.sayTimer);
+    const write = () => {
+      text.textContent = line;
+      box.dataset.said = String(Date.now());
+      box.dataset.saidStatus = jobStatus;
+    };
+    const wait = Number(box.dataset.said || 0) + SAY_EVERY - Date.now();
+    if (text.textContent === '' || jobStatus !== box.dataset.saidStatus || wait <= 0) {
+      write();
+    } else if (text.textContent !== line) {
+      box.sayTimer = setTimeout(write, wait);
+    }
   }
 
   function summary(job) {
