@@ -506,11 +506,22 @@ func TestBrowserLeadPairwiseSelection(t *testing.T) {
 	b.waitEval(`String(document.getElementById('normalize-field').hidden)`, "true")
 	b.waitEval(`String(document.getElementById('th-w-CIDEr').disabled)`, "true")
 
+	// Per-image selection has its own control and counts images in all.
+	choose := func(id, value string) {
+		b.do("choose "+value, chromedp.SetValue(chromedp.ID(id), value))
+		b.eval(fmt.Sprintf(`(document.getElementById(%q).dispatchEvent(new Event('change', {bubbles: true})), "")`, id))
+	}
+	choose("th-selection", "per_image")
+	b.waitEval(`String(document.getElementById('per-image-field').hidden)`, "false")
+	b.waitText("#th-images-label", "Images in all")
+	choose("th-selection", "per_captioner")
+	b.waitEval(`String(document.getElementById('per-image-field').hidden)`, "true")
+	b.waitText("#th-images-label", "Images per captioner")
+
 	b.do("rank by weights", chromedp.ScrollIntoView(chromedp.ID("th-rank-weights")), chromedp.Click(chromedp.ID("th-rank-weights")))
 	b.waitEval(`String(document.getElementById('normalize-field').hidden)`, "false")
 	b.waitEval(`String(document.getElementById('th-w-CIDEr').disabled)`, "false")
-	b.do("choose stratified sampling", chromedp.SetValue(chromedp.ID("th-sampling"), "stratified"))
-	b.eval(`(document.getElementById('th-sampling').dispatchEvent(new Event('change', {bubbles: true})), "")`)
+	choose("th-sampling", "stratified")
 	b.waitEval(`String(document.getElementById('tag-prefix-field').hidden)`, "false")
 	b.do("fill the thresholds",
 		chromedp.SendKeys(chromedp.ID("th-w-CIDEr"), "2"),
