@@ -4,6 +4,7 @@ SHELL := /bin/bash
 
 GO        ?= go
 BIN       := bin/capeval
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 CACHE_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/capeval
 
 # ONNX Runtime: the official CPU build shipped inside the npm package
@@ -25,7 +26,7 @@ help: ## list the targets
 
 .PHONY: build
 build: ## build bin/capeval
-	$(GO) build $(GOFLAGS_TAGS) -o $(BIN) .
+	$(GO) build $(GOFLAGS_TAGS) -ldflags "-X main.version=$(VERSION)" -o $(BIN) .
 
 .PHONY: onnxruntime
 onnxruntime: $(ORT_LIB) ## fetch and verify ONNX Runtime $(ORT_VERSION) (CPU) into the cache
