@@ -82,7 +82,9 @@ func (g *vitGen) block(x string, width, heads, mlp int, mask string) string {
 	}
 	scale := b.Const(nil, []float32{float32(1 / math.Sqrt(float64(hd)))})
 	q := toHeads(b.Op("Mul", []string{g.linear(h, "q", width, width), scale}))
-	k := b.Op("Transpose", []string{b.Op("Reshape", []string{g.linear(h, "k", width, width), split})}, Ints("perm", 0, 2, 3, 1))
+	// Kᵀ as the exported models write it: heads first, then a swap of the
+	// last two axes, which ONNX Runtime folds into the MatMul (transB).
+	k := b.Op("Transpose", []string{toHeads(g.linear(h, "k", width, width))}, Ints("perm", 0, 1, 3, 2))
 	v := toHeads(g.linear(h, "v", width, width))
 	att := b.Op("MatMul", []string{q, k})
 	if mask != "" {
