@@ -49,8 +49,12 @@ type Options struct {
 	CUDAPlugin string
 	// Threads is the intra-op thread count; default runtime.NumCPU().
 	Threads int
-	// BatchSize is how many texts or images one run takes; default 32.
+	// BatchSize is how many images one run takes; default 32.
 	BatchSize int
+	// TextBatchSize is how many texts one run takes; default 8 on the CPU,
+	// where the text tower's activations then stay in cache (measured on 2
+	// cores: 70 texts/s at 8, 62 at 32), and BatchSize on a GPU.
+	TextBatchSize int
 	// Workers is the number of image preprocessing goroutines; default
 	// runtime.NumCPU().
 	Workers int
@@ -180,8 +184,14 @@ func NewEncoder(opts Options) (*Encoder, error) {
 	if err != nil {
 		return nil, err
 	}
-	log.Info("clip: encoder ready", "model", opts.ModelDir, "provider", e.provider,
-		"threads", opts.Threads, "batch", opts.BatchSize, "embedding", e.info.EmbedDim)
+	if e.opts.TextBatchSize <= 0 {
+		e.opts.TextBatchSize = opts.BatchSize
+		if strings.HasPrefix(e.provider, "CPU") {
+			e.opts.TextBatchSize = min(8, opts.BatchSize)
+		}
+	}
+	log.Info("clip: encoder ready", "model", opts.ModelDir, "provider", e.provider, "threads", opts.Threads,
+		"image_batch", opts.BatchSize, "text_batch", e.opts.TextBatchSize, "embedding", e.info.EmbedDim)
 	ok = true
 	return e, nil
 }
@@ -331,7 +341,7 @@ func (e *Encoder) EncodeTexts(ctx context.Context, texts []string) ([][]float32,
 	if err != nil {
 		return nil, err
 	}
-	dim, b := e.info.EmbedDim, e.opts.BatchSize
+	dim, b := e.info.EmbedDim, e.opts.TextBatchSize
 	ids := make([]int64, b*ContextLength)
 	fresh := make(map[string][]float32, len(todo))
 	for start := 0; start < len(todo); start += b {

@@ -202,7 +202,7 @@ func TestPipelineMatchesReference(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			enc := newTestEncoder(t, dir, cfg.ImageSize, Options{BatchSize: tt.batch, Threads: 1, Workers: 2})
+			enc := newTestEncoder(t, dir, cfg.ImageSize, Options{BatchSize: tt.batch, TextBatchSize: tt.batch, Threads: 1, Workers: 2})
 			imgs := testImages(t, 4, cfg.ImageSize, 7)
 			samples := make([]Sample, len(captions))
 			for i := range captions {
