@@ -104,7 +104,9 @@ func registerPlugin(name, path string) error {
 }
 
 // EPDevices lists the execution-provider devices ONNX Runtime offers with the
-// library at libPath, after registering the given plugins (name → path).
+// library at libPath, after registering the given plugins (name → path). The
+// result describes the devices (for `capeval` to print, say); an encoder picks
+// its own device, so nothing here outlives the call.
 func EPDevices(libPath string, plugins map[string]string) ([]EPDevice, error) {
 	if err := acquireEnv(libPath); err != nil {
 		return nil, err
