@@ -3,6 +3,7 @@ package clip
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -89,6 +90,15 @@ func InspectModel(libPath, dir, variant string) (ModelInfo, error) {
 // the encoders use. The caller holds an environment reference.
 func inspectModel(dir, variant string) (ModelInfo, error) {
 	textFile, visionFile := ModelFiles(variant)
+	if variant == "" {
+		t, v, ok, err := manifestFiles(dir)
+		if err != nil {
+			return ModelInfo{}, err
+		}
+		if ok {
+			textFile, visionFile = t, v
+		}
+	}
 	info := ModelInfo{
 		Dir:        dir,
 		TextPath:   filepath.Join(dir, textFile),
@@ -266,4 +276,35 @@ func fingerprint(dir, textFile, visionFile string) (string, error) {
 		fmt.Fprintf(all, "%s\x00%x\n", name, h.Sum(nil))
 	}
 	return hex.EncodeToString(all.Sum(nil)), nil
+}
+
+// ManifestFile is the manifest `capeval models pull` writes last into a
+// model folder; its text_model and vision_model name the encoder files of
+// the variant that was pulled (onnx/text_model_fp16.onnx, …). It is
+// hub.ManifestName; clip reads only these two keys, so it does not import hub.
+const ManifestFile = "capeval-model.json"
+
+// manifestFiles reads the encoder files named by the folder's manifest; ok
+// is false when the folder has none (a folder copied by hand).
+func manifestFiles(dir string) (text, vision string, ok bool, err error) {
+	p := filepath.Join(dir, ManifestFile)
+	data, err := os.ReadFile(p)
+	if errors.Is(err, os.ErrNotExist) {
+		return "", "", false, nil
+	} else if err != nil {
+		return "", "", false, fmt.Errorf("clip: read %s: %w", p, err)
+	}
+	var m struct {
+		TextModel   string `json:"text_model"`
+		VisionModel string `json:"vision_model"`
+	}
+	if err := json.Unmarshal(data, &m); err != nil {
+		return "", "", false, invalid(p, "not valid JSON: %v", err)
+	}
+	for _, f := range []struct{ key, path string }{{"text_model", m.TextModel}, {"vision_model", m.VisionModel}} {
+		if f.path == "" || !filepath.IsLocal(filepath.FromSlash(f.path)) {
+			return "", "", false, invalid(p, "%s %q is not a file inside the folder", f.key, f.path)
+		}
+	}
+	return filepath.FromSlash(m.TextModel), filepath.FromSlash(m.VisionModel), true, nil
 }

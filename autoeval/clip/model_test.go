@@ -3,6 +3,7 @@ package clip
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -263,5 +264,50 @@ func TestModelVariant(t *testing.T) {
 	enc := newTestEncoder(t, dir, cfg.ImageSize, Options{Variant: "fp16"})
 	if _, err := enc.EncodeTexts(context.Background(), []string{"a cat"}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestManifestNamesTheVariant loads a folder whose encoders are named by
+// the manifest `capeval models pull` writes (as for an fp16 or quantized
+// pull), and refuses a manifest that points outside the folder.
+func TestManifestNamesTheVariant(t *testing.T) {
+	lib := ortLibrary(t)
+	cfg := onnxgen.DefaultTinyConfig()
+	tests := []struct {
+		name, text, vision, wantErr string
+	}{
+		{"pulled variant", "onnx/text_model_fp16.onnx", "onnx/vision_model_fp16.onnx", ""},
+		{"escapes the folder", "../text_model.onnx", "onnx/vision_model_fp16.onnx", "text_model"},
+		{"empty", "", "onnx/vision_model_fp16.onnx", "text_model"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if _, err := onnxgen.WriteTinyFolder(dir, cfg, onnxgen.TokenizerJSON); err != nil {
+				t.Fatal(err)
+			}
+			for from, to := range map[string]string{TextModelFile: "onnx/text_model_fp16.onnx", VisionModelFile: "onnx/vision_model_fp16.onnx"} {
+				if err := os.Rename(filepath.Join(dir, from), filepath.Join(dir, to)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			manifest := fmt.Sprintf(`{"format":1,"variant":"fp16","text_model":%q,"vision_model":%q}`, tt.text, tt.vision)
+			if err := os.WriteFile(filepath.Join(dir, ManifestFile), []byte(manifest), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			info, err := InspectModel(lib, dir, "")
+			if tt.wantErr != "" {
+				if !errors.Is(err, ErrInvalidModel) || !strings.Contains(err.Error(), ManifestFile) || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want ErrInvalidModel naming %s and %s", err, ManifestFile, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if info.TextPath != filepath.Join(dir, "onnx/text_model_fp16.onnx") {
+				t.Fatalf("text model %s, want the manifest's", info.TextPath)
+			}
+		})
 	}
 }
