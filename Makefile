@@ -41,6 +41,10 @@ $(ORT_LIB):
 	mkdir -p $(dir $@); mv "$$tmp"/package/bin/napi-v6/linux/x64/libonnxruntime.so.1 $@; \
 	echo "ONNX Runtime $(ORT_VERSION) at $@"
 
+.PHONY: cuda-plugin
+cuda-plugin: ## fetch the CUDA execution provider plugin (GPU with the CPU build; ~180 MB)
+	bash autoeval/clip/scripts/fetch-cuda-plugin.sh
+
 .PHONY: run
 run: onnxruntime build ## build, migrate, load the demo and serve the UI
 	CAPEVAL_DEMO=$${CAPEVAL_DEMO:-true} ./$(BIN) serve

@@ -27,6 +27,7 @@ type Config struct {
 	LogLevel       string        // CAPEVAL_LOG_LEVEL
 	LogFormat      string        // CAPEVAL_LOG_FORMAT
 	ONNXRuntimeLib string        // CAPEVAL_ONNXRUNTIME_LIB
+	CUDAPlugin     string        // CAPEVAL_CUDA_PLUGIN
 	CLIPModel      string        // CAPEVAL_CLIP_MODEL
 	Device         string        // CAPEVAL_DEVICE
 	Demo           bool          // CAPEVAL_DEMO
@@ -53,6 +54,7 @@ var Settings = []Setting{
 	{"CAPEVAL_LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"CAPEVAL_LOG_FORMAT", "text", "text or json"},
 	{"CAPEVAL_ONNXRUNTIME_LIB", "", "path of libonnxruntime.so (make run/test set it to the provisioned CPU build)"},
+	{"CAPEVAL_CUDA_PLUGIN", "", "CUDA execution provider plugin (libonnxruntime_providers_cuda.so, `make cuda-plugin`) for GPUs with the CPU build"},
 	{"CAPEVAL_CLIP_MODEL", "", "CLIP model folder (Hugging Face ONNX layout); empty: CLIP metrics unavailable"},
 	{"CAPEVAL_DEVICE", "auto", "execution device for CLIP: auto, cpu, cuda or cuda:N"},
 	{"CAPEVAL_DEMO", "false", "load the demo campaign and accounts into an empty database (true/false)"},
@@ -84,6 +86,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		LogLevel:       strings.ToLower(get("CAPEVAL_LOG_LEVEL")),
 		LogFormat:      strings.ToLower(get("CAPEVAL_LOG_FORMAT")),
 		ONNXRuntimeLib: get("CAPEVAL_ONNXRUNTIME_LIB"),
+		CUDAPlugin:     get("CAPEVAL_CUDA_PLUGIN"),
 		CLIPModel:      get("CAPEVAL_CLIP_MODEL"),
 		Device:         strings.ToLower(get("CAPEVAL_DEVICE")),
 	}
@@ -155,6 +158,11 @@ func (c Config) Validate() error {
 	if c.ONNXRuntimeLib != "" {
 		if _, err := os.Stat(c.ONNXRuntimeLib); err != nil {
 			errs = append(errs, fmt.Errorf("CAPEVAL_ONNXRUNTIME_LIB=%q: %v (run `make onnxruntime`, or unset it to run without CLIP metrics)", c.ONNXRuntimeLib, errors.Unwrap(err)))
+		}
+	}
+	if c.CUDAPlugin != "" {
+		if _, err := os.Stat(c.CUDAPlugin); err != nil {
+			errs = append(errs, fmt.Errorf("CAPEVAL_CUDA_PLUGIN=%q: %v (run `make cuda-plugin`, or unset it)", c.CUDAPlugin, errors.Unwrap(err)))
 		}
 	}
 	if c.CLIPModel != "" {
@@ -248,6 +256,7 @@ func (c Config) Redacted() [][2]string {
 		{"CAPEVAL_LOG_LEVEL", c.LogLevel},
 		{"CAPEVAL_LOG_FORMAT", c.LogFormat},
 		{"CAPEVAL_ONNXRUNTIME_LIB", c.ONNXRuntimeLib},
+		{"CAPEVAL_CUDA_PLUGIN", c.CUDAPlugin},
 		{"CAPEVAL_CLIP_MODEL", c.CLIPModel},
 		{"CAPEVAL_DEVICE", c.Device},
 		{"CAPEVAL_DEMO", strconv.FormatBool(c.Demo)},

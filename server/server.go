@@ -74,7 +74,7 @@ func (s *Server) Handler() http.Handler { return s.echo }
 // gracefully, letting requests in flight finish for up to 15 seconds.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
-		Handler:           s.echo,
+		Handler: s.echo,
 		// Only headers have a deadline: a whole-request read or write limit
 		// would cut multi-gigabyte imports on slow links and long-lived
 		// server-sent event streams of eval jobs.

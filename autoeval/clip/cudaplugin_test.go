@@ -10,10 +10,6 @@ import (
 	"capeval/autoeval/clip/onnxgen"
 )
 
-// CUDAPluginEnv names the CUDA execution-provider plugin library for the
-// opt-in plugin test (scripts/fetch-cuda-plugin.sh provisions it).
-const CUDAPluginEnv = "CAPEVAL_CUDA_PLUGIN"
-
 // TestCUDAPlugin registers a plugin library through the encoder. The real
 // plugin is 230 MB and only useful with a GPU, so no test needs it: without
 // CAPEVAL_CUDA_PLUGIN, ONNX Runtime's own library stands in, which is no

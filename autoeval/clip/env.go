@@ -14,6 +14,11 @@ import (
 // library; the Makefile sets it to the library `make onnxruntime` provisions.
 const LibraryEnv = "CAPEVAL_ONNXRUNTIME_LIB"
 
+// CUDAPluginEnv names the CUDA execution-provider plugin library
+// (scripts/fetch-cuda-plugin.sh, `make cuda-plugin`); Options.CUDAPlugin
+// defaults to it.
+const CUDAPluginEnv = "CAPEVAL_CUDA_PLUGIN"
+
 // DefaultLibraryPath returns $CAPEVAL_ONNXRUNTIME_LIB, or where `make
 // onnxruntime` caches ONNX Runtime 1.30.0 when it is unset.
 func DefaultLibraryPath() string {
