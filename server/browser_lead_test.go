@@ -602,10 +602,17 @@ func (f *fakeJobs) set(fn func(j *autoeval.Job)) {
 	fn(&f.job)
 }
 
+// get returns a deep copy: the handlers encode it while the test moves the
+// job on.
 func (f *fakeJobs) get() autoeval.Job {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.job
+	j := f.job
+	if j.ETASeconds != nil {
+		eta := *j.ETASeconds
+		j.ETASeconds = &eta
+	}
+	return j
 }
 
 func (f *fakeJobs) Start(context.Context, int64, string) (*autoeval.Job, error) {
