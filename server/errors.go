@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"capeval/annotation"
+	"capeval/autoeval"
 	"capeval/frontend"
 	"capeval/models"
 )
@@ -82,6 +83,14 @@ func (s *Server) toAPIError(err error) *apiError {
 			out.Field = ve.Problems[0].Where
 		}
 		return out
+	case errors.Is(err, autoeval.ErrInvalid):
+		return badRequest("kind", "%s", trimSentinel(err, autoeval.ErrInvalid))
+	case errors.Is(err, autoeval.ErrUnavailable):
+		return &apiError{Status: http.StatusConflict, Code: "clip_unavailable", Message: autoeval.CLIPUnavailableMessage, Field: "kind"}
+	case errors.Is(err, autoeval.ErrNotFound):
+		return &apiError{Status: http.StatusNotFound, Code: "not_found", Message: trimSentinel(err, autoeval.ErrNotFound) + " not found"}
+	case errors.Is(err, autoeval.ErrConflict):
+		return &apiError{Status: http.StatusConflict, Code: "conflict", Message: trimSentinel(err, autoeval.ErrConflict)}
 	case errors.Is(err, annotation.ErrInvalid):
 		return &apiError{Status: http.StatusBadRequest, Code: "invalid_input", Message: err.Error()}
 	case errors.Is(err, annotation.ErrNotFound):
@@ -176,6 +185,21 @@ func sentence(msg string) string {
 	msg = string(unicode.ToUpper(r)) + msg[size:]
 	if !strings.HasSuffix(msg, ".") {
 		msg += "."
+	}
+	return msg
+}
+
+// trimSentinel drops the "autoeval: …: " prefix of a wrapped sentinel and
+// the "models: " of a wrapped store error, for a readable message.
+func trimSentinel(err, sentinel error) string {
+	msg := err.Error()
+	prefix := sentinel.Error() + ": "
+	if len(msg) > len(prefix) && msg[:len(prefix)] == prefix {
+		msg = msg[len(prefix):]
+	}
+	const store = "models: "
+	if len(msg) > len(store) && msg[:len(store)] == store {
+		msg = msg[len(store):]
 	}
 	return msg
 }

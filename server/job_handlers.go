@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -41,37 +40,6 @@ func (s *Server) jobs() (JobService, error) {
 	return s.svc.Jobs, nil
 }
 
-// jobError maps autoeval's sentinels to API errors; others pass through to
-// errorHandler.
-func jobError(err error) error {
-	switch {
-	case errors.Is(err, autoeval.ErrInvalid):
-		return badRequest("kind", "%s", trimSentinel(err, autoeval.ErrInvalid))
-	case errors.Is(err, autoeval.ErrUnavailable):
-		return &apiError{Status: http.StatusConflict, Code: "clip_unavailable", Message: autoeval.CLIPUnavailableMessage, Field: "kind"}
-	case errors.Is(err, autoeval.ErrNotFound):
-		return &apiError{Status: http.StatusNotFound, Code: "not_found", Message: trimSentinel(err, autoeval.ErrNotFound) + " not found"}
-	case errors.Is(err, autoeval.ErrConflict):
-		return &apiError{Status: http.StatusConflict, Code: "conflict", Message: trimSentinel(err, autoeval.ErrConflict)}
-	}
-	return err
-}
-
-// trimSentinel drops the "autoeval: …: " prefix of a wrapped sentinel and
-// the "models: " of a wrapped store error, for a readable message.
-func trimSentinel(err, sentinel error) string {
-	msg := err.Error()
-	prefix := sentinel.Error() + ": "
-	if len(msg) > len(prefix) && msg[:len(prefix)] == prefix {
-		msg = msg[len(prefix):]
-	}
-	const store = "models: "
-	if len(msg) > len(store) && msg[:len(store)] == store {
-		msg = msg[len(store):]
-	}
-	return msg
-}
-
 func jobIDParam(c echo.Context) (int64, error) {
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil || id <= 0 {
@@ -98,7 +66,7 @@ func (s *Server) createJob(c echo.Context) error {
 	}
 	job, err := svc.Start(c.Request().Context(), id, req.Kind)
 	if err != nil {
-		return jobError(err)
+		return err
 	}
 	c.Response().Header().Set(echo.HeaderLocation, fmt.Sprintf("/api/v1/jobs/%d", job.ID))
 	return c.JSON(http.StatusAccepted, job)
@@ -115,7 +83,7 @@ func (s *Server) listJobs(c echo.Context) error {
 	}
 	list, err := svc.List(c.Request().Context(), id)
 	if err != nil {
-		return jobError(err)
+		return err
 	}
 	return c.JSON(http.StatusOK, map[string]any{"jobs": list})
 }
@@ -131,7 +99,7 @@ func (s *Server) getJob(c echo.Context) error {
 	}
 	job, err := svc.Get(c.Request().Context(), id)
 	if err != nil {
-		return jobError(err)
+		return err
 	}
 	return c.JSON(http.StatusOK, job)
 }
@@ -147,7 +115,7 @@ func (s *Server) cancelJob(c echo.Context) error {
 	}
 	job, err := svc.Cancel(c.Request().Context(), id)
 	if err != nil {
-		return jobError(err)
+		return err
 	}
 	return c.JSON(http.StatusOK, job)
 }
@@ -165,7 +133,7 @@ func (s *Server) listCaptioners(c echo.Context) error {
 	}
 	rep, err := svc.Captioners(c.Request().Context(), id)
 	if err != nil {
-		return jobError(err)
+		return err
 	}
 	return c.JSON(http.StatusOK, rep)
 }
@@ -186,7 +154,7 @@ func (s *Server) jobEvents(c echo.Context) error {
 	ctx := c.Request().Context()
 	job, err := svc.Get(ctx, id)
 	if err != nil {
-		return jobError(err) // before the stream starts: a normal JSON error
+		return err // before the stream starts: a normal JSON error
 	}
 	w := c.Response()
 	w.Header().Set(echo.HeaderContentType, "text/event-stream")
