@@ -342,9 +342,6 @@ func startBrowserApp(t *testing.T) (*testApp, *browser) {
 // before it is served (to give it services).
 func startBrowserAppWith(t *testing.T, configure func(*testApp)) (*testApp, *browser) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("browser tests are skipped in -short mode")
-	}
 	if chromiumPath() == "" {
 		// Before the app starts, so that a missing browser costs nothing.
 		sharedtest.Missing(t, "chromium not found: install the Debian package chromium (.ci/run does) or set CAPEVAL_CHROMIUM")
