@@ -91,14 +91,8 @@ type updateCampaignRequest struct {
 	BlendWeights models.JSON     `json:"blend_weights"`
 }
 
-// campaigns returns the service, or for a server built without one (tests
-// of other parts) a 404 with code not_configured: a 5xx would hide the code
-// that tells the UI to show an empty list rather than an error.
 func (s *Server) campaigns() (CampaignService, error) {
-	if s.svc.Campaigns == nil {
-		return nil, &apiError{Status: http.StatusNotFound, Code: "not_configured", Message: "campaigns are not available in this server"}
-	}
-	return s.svc.Campaigns, nil
+	return configured(s.svc.Campaigns, "campaigns are")
 }
 
 func campaignIDParam(c echo.Context) (int64, error) {

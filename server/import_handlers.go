@@ -34,8 +34,8 @@ type ImportService interface {
 // importCampaign takes a multipart/form-data upload (see README, "Import
 // API") and imports it into the campaign; the answer is the import report.
 func (s *Server) importCampaign(c echo.Context) error {
-	if s.svc.Import == nil {
-		return &apiError{Status: http.StatusNotFound, Code: "not_configured", Message: "import is not available in this server"}
+	if _, err := configured(s.svc.Import, "import is"); err != nil {
+		return err
 	}
 	id, err := campaignIDParam(c)
 	if err != nil {

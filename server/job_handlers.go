@@ -31,13 +31,8 @@ type createJobRequest struct {
 	Kind string `json:"kind"`
 }
 
-// jobs returns the service, or a 404 not_configured for a server built
-// without one (as campaigns does).
 func (s *Server) jobs() (JobService, error) {
-	if s.svc.Jobs == nil {
-		return nil, &apiError{Status: http.StatusNotFound, Code: "not_configured", Message: "auto-eval jobs are not available in this server"}
-	}
-	return s.svc.Jobs, nil
+	return configured(s.svc.Jobs, "auto-eval jobs are")
 }
 
 func jobIDParam(c echo.Context) (int64, error) {

@@ -40,10 +40,7 @@ type commitSelectionRequest struct {
 }
 
 func (s *Server) selection() (SelectionService, error) {
-	if s.svc.Selection == nil {
-		return nil, &apiError{Status: http.StatusNotFound, Code: "not_configured", Message: "the selection is not available in this server"}
-	}
-	return s.svc.Selection, nil
+	return configured(s.svc.Selection, "the selection is")
 }
 
 // putThresholds replaces the campaign's thresholds with the request body:

@@ -38,6 +38,17 @@ type Services struct {
 	Import    ImportService
 }
 
+// configured returns svc, or, for a server built without it (tests of other
+// parts), a 404 with code not_configured: a 5xx would hide the code that
+// tells the UI to show an empty state rather than an error. what is the
+// subject of the message ("campaigns are").
+func configured[T any](svc T, what string) (T, error) {
+	if any(svc) == nil {
+		return svc, &apiError{Status: http.StatusNotFound, Code: "not_configured", Message: what + " not available in this server"}
+	}
+	return svc, nil
+}
+
 // Server is the capeval HTTP application.
 type Server struct {
 	cfg    Config
