@@ -301,7 +301,7 @@ func BenchmarkTextEncoder(b *testing.B) {
 				}
 			}
 			emb := make([]float32, batch*c.EmbedDim)
-			if err := enc.runText(ids, batch, emb); err != nil {
+			if err := enc.runText(ids, batch, ContextLength, emb); err != nil {
 				b.Fatal(err)
 			}
 			var timer runTimer
@@ -309,11 +309,11 @@ func BenchmarkTextEncoder(b *testing.B) {
 				probe.sample(b)
 				// The probe's 16 MB matrices evict the caches; an untimed
 				// run brings the model's working set back.
-				if err := enc.runText(ids, batch, emb); err != nil {
+				if err := enc.runText(ids, batch, ContextLength, emb); err != nil {
 					b.Fatal(err)
 				}
 				start := time.Now()
-				if err := enc.runText(ids, batch, emb); err != nil {
+				if err := enc.runText(ids, batch, ContextLength, emb); err != nil {
 					b.Fatal(err)
 				}
 				timer.add(time.Since(start))

@@ -355,13 +355,20 @@ func (e *Encoder) EncodeTexts(ctx context.Context, texts []string) ([][]float32,
 		}
 		batch := todo[start:min(start+b, len(todo))]
 		n := len(batch)
+		longest := 0
 		for j, idx := range batch {
-			if _, err := e.tok.Encode(ids[j*ContextLength:(j+1)*ContextLength], texts[idx]); err != nil {
+			k, err := e.tok.Encode(ids[j*ContextLength:(j+1)*ContextLength], texts[idx])
+			if err != nil {
 				return nil, fmt.Errorf("clip: tokenize text %d: %w", idx, err)
 			}
+			longest = max(longest, k)
+		}
+		seq := ContextLength
+		if e.info.DynamicSeq {
+			seq = trimRows(ids, n, longest)
 		}
 		emb := make([]float32, n*dim)
-		if err := e.runText(ids[:n*ContextLength], n, emb); err != nil {
+		if err := e.runText(ids[:n*seq], n, seq, emb); err != nil {
 			return nil, err
 		}
 		for j, idx := range batch {
@@ -434,9 +441,27 @@ func fillDuplicates(hashes []string, out [][]float32, fresh map[string][]float32
 	}
 }
 
-// runText runs the text tower on n rows of ids, writing n×dim floats to emb.
-func (e *Encoder) runText(ids []int64, n int, emb []float32) error {
-	shape := ort.NewShape(int64(n), ContextLength)
+// trimRows packs n rows of ContextLength ids, in place, into n rows of seq
+// ids (seq ≥ each row's length up to and including <|endoftext|>) and
+// returns seq. Only padding is dropped, and that changes no embedding: CLIP's
+// text transformer attends causally, so positions after <|endoftext|> never
+// reach the hidden state pooled there, and the first seq position embeddings
+// are the same whatever the padded length. The work drops by about
+// ContextLength/seq (COCO captions with the prompt are ~15–25 ids).
+func trimRows(ids []int64, n, seq int) int {
+	seq = max(1, min(seq, ContextLength))
+	// Row r moves left to r·seq ≤ r·ContextLength, below every row not yet
+	// moved, so copying in order never overwrites unread ids.
+	for r := 1; r < n; r++ {
+		copy(ids[r*seq:(r+1)*seq], ids[r*ContextLength:r*ContextLength+seq])
+	}
+	return seq
+}
+
+// runText runs the text tower on n rows of seq ids, writing n×dim floats to
+// emb.
+func (e *Encoder) runText(ids []int64, n, seq int, emb []float32) error {
+	shape := ort.NewShape(int64(n), int64(seq))
 	var inputs []ort.Value
 	var mask []int64
 	if e.info.HasMask {
@@ -444,9 +469,9 @@ func (e *Encoder) runText(ids []int64, n int, emb []float32) error {
 		// take one; 1 up to and including <|endoftext|>, 0 on padding.
 		mask = make([]int64, len(ids))
 		for r := range n {
-			row := ids[r*ContextLength : (r+1)*ContextLength]
+			row := ids[r*seq : (r+1)*seq]
 			for c := range row {
-				mask[r*ContextLength+c] = 1
+				mask[r*seq+c] = 1
 				if row[c] == e.tok.EOT() {
 					break
 				}

@@ -53,6 +53,7 @@ type ModelInfo struct {
 
 	IDType       ort.TensorElementDataType // int64 or int32 input_ids
 	HasMask      bool                      // text model also takes attention_mask
+	DynamicSeq   bool                      // text inputs are [batch, sequence_length]: batches are cut to their longest text
 	TextOutType  ort.TensorElementDataType // float or float16
 	PixelType    ort.TensorElementDataType // float or float16
 	ImageOutType ort.TensorElementDataType
@@ -169,6 +170,7 @@ func inspectText(info *ModelInfo) error {
 	if ids == nil {
 		return invalid(p, "no input %q (inputs: %q)", inputIDs, ioNames(ins))
 	}
+	info.DynamicSeq = true
 	for _, in := range ins {
 		switch in.Name {
 		case inputIDs, attentionMask:
@@ -178,6 +180,7 @@ func inspectText(info *ModelInfo) error {
 			if len(in.Dimensions) != 2 || !dimOK(in.Dimensions[1], ContextLength) {
 				return invalid(p, "input %q has shape %v, want [batch, %d]", in.Name, in.Dimensions, ContextLength)
 			}
+			info.DynamicSeq = info.DynamicSeq && in.Dimensions[1] < 0
 		default:
 			return invalid(p, "unexpected input %q: a CLIP text model takes %q (and optionally %q)", in.Name, inputIDs, attentionMask)
 		}

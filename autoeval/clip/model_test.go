@@ -191,7 +191,7 @@ func TestInt32IDsWithMask(t *testing.T) {
 	// The mask is 1 on the n non-padding ids, so the raw first component is
 	// sumIDs/77 + n/77; check it through the unnormalized run.
 	emb := make([]float32, 8)
-	if err := enc.runText(ids, 1, emb); err != nil {
+	if err := enc.runText(ids, 1, ContextLength, emb); err != nil {
 		t.Fatal(err)
 	}
 	if want := (sumIDs + float64(n)) / 77; math.Abs(float64(emb[0])-want) > 1e-3*want {

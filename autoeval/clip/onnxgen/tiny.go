@@ -16,8 +16,12 @@ type TinyConfig struct {
 	ImageSize int // square input side S (a multiple of PatchSize)
 	PatchSize int // patch side P
 	Context   int // text context length (77 for CLIP)
-	Seed      uint64
-	Weights   WeightFormat
+	// FixedContext declares input_ids as [batch, Context], as exports that
+	// pad to CLIP's context do; by default it is [batch, sequence_length]
+	// with any length up to Context, as Hugging Face's exports declare it.
+	FixedContext bool
+	Seed         uint64
+	Weights      WeightFormat
 	// IO is the element type of pixel_values and of both embeddings (Float or
 	// Float16); input_ids are int64 either way.
 	IO DataType
@@ -37,7 +41,7 @@ func DefaultTinyConfig() TinyConfig {
 
 // TinyText holds the weights of a tiny text tower, row-major:
 //
-//	h[t]   = tanh(TokenEmb[ids[t]] + PosEmb[t])           (D)
+//	h[t]   = tanh(TokenEmb[ids[t]] + PosEmb[t])           (D, t < len(ids) ≤ Context)
 //	pooled = h[argmax_t ids[t]]                           (the first <|endoftext|>)
 //	out    = pooled · Proj                                (E)
 type TinyText struct {
@@ -75,6 +79,29 @@ func batchDims(rest ...int64) []Dim {
 	return dims
 }
 
+// textDims is the shape of input_ids: [batch, context] when fixed, else
+// [batch, sequence_length].
+func textDims(context int, fixed bool) []Dim {
+	if fixed {
+		return batchDims(int64(context))
+	}
+	return []Dim{{Param: "batch_size"}, {Param: "sequence_length"}}
+}
+
+// seqLen returns the 1-element int64 tensor holding dimension 1 of ids (its
+// sequence length), computed at run time.
+func (b *Builder) seqLen(ids string) string {
+	return b.Op("Slice", []string{b.Op("Shape", []string{ids}), b.ConstInt64([]int64{1}, 1), b.ConstInt64([]int64{1}, 2)})
+}
+
+// leadingRows slices table [Context, ...] to its first L rows, L being the
+// sequence length of ids, so that a table sized for the full context adds to
+// a shorter sequence. Hugging Face's exports do the same with their
+// position_ids buffer.
+func (b *Builder) leadingRows(table, ids string) string {
+	return b.Op("Slice", []string{table, b.ConstInt64([]int64{1}, 0), b.seqLen(ids), b.ConstInt64([]int64{1}, 0)})
+}
+
 // ioOut casts a float32 value to the configured I/O type when that is fp16.
 func ioOut(b *Builder, x string, io DataType) string {
 	if io == Float16 {
@@ -93,9 +120,13 @@ func TinyTextModel(cfg TinyConfig, vocab int) (*Model, TinyText) {
 		Proj:     randn(rng, cfg.Width*cfg.EmbedDim, 0.5),
 	}
 	b := NewBuilder("tiny_clip_text", cfg.Weights)
-	ids := b.Input("input_ids", Int64, batchDims(int64(cfg.Context))...)
+	ids := b.Input("input_ids", Int64, textDims(cfg.Context, cfg.FixedContext)...)
 	emb := b.Op("Gather", []string{b.Weight("token_embedding", []int64{int64(vocab), int64(cfg.Width)}, p.TokenEmb), ids})
-	h := b.Op("Add", []string{emb, b.Weight("position_embedding", []int64{int64(cfg.Context), int64(cfg.Width)}, p.PosEmb)})
+	pos := b.Weight("position_embedding", []int64{int64(cfg.Context), int64(cfg.Width)}, p.PosEmb)
+	if !cfg.FixedContext {
+		pos = b.leadingRows(pos, ids)
+	}
+	h := b.Op("Add", []string{emb, pos})
 	h = b.Op("Tanh", []string{h})
 	eot := b.Op("ArgMax", []string{ids}, Int("axis", 1), Int("keepdims", 1))
 	pooled := b.Op("GatherND", []string{h, eot}, Int("batch_dims", 1))

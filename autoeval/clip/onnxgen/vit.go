@@ -14,6 +14,10 @@ type CLIPConfig struct {
 	VocabSize, Context, EmbedDim                      int
 	Seed                                              uint64
 	Weights                                           WeightFormat
+	// FixedContext makes the text model take exactly Context ids
+	// ([batch, Context]); by default it takes [batch, sequence_length], any
+	// length up to Context, like Hugging Face's exports.
+	FixedContext bool
 }
 
 // ViTB32 returns OpenAI CLIP ViT-B/32's shapes.
@@ -40,10 +44,15 @@ func (c CLIPConfig) VisionFLOPs() float64 {
 	return patch + float64(c.VisionLayers)*layer + 2*w*float64(c.EmbedDim)
 }
 
-// TextFLOPs counts the operations of one text, as VisionFLOPs does; the
-// causal mask is applied to full attention matrices, so every position counts.
-func (c CLIPConfig) TextFLOPs() float64 {
-	seq := float64(c.Context)
+// TextFLOPs counts the operations of one text of Context ids, as
+// VisionFLOPs does; the causal mask is applied to full attention matrices, so
+// every position counts.
+func (c CLIPConfig) TextFLOPs() float64 { return c.TextFLOPsAt(c.Context) }
+
+// TextFLOPsAt counts the operations of one text run at seq ids (a batch
+// trimmed to its longest text).
+func (c CLIPConfig) TextFLOPsAt(seqLen int) float64 {
+	seq := float64(seqLen)
 	w, mlp := float64(c.TextWidth), float64(c.TextMLP)
 	layer := 2*seq*w*w*4 + 2*2*seq*seq*w + 2*2*seq*w*mlp
 	return float64(c.TextLayers)*layer + 2*w*float64(c.EmbedDim)
@@ -133,15 +142,20 @@ func (c CLIPConfig) VisionModel() *Model {
 }
 
 // TextModel builds CLIP's text tower with random weights:
-// input_ids [batch, Context] (int64) → text_embeds [batch, EmbedDim], pooled
-// at the first <|endoftext|> (the largest id) as CLIP does.
+// input_ids [batch, sequence_length ≤ Context] (or [batch, Context] with
+// FixedContext; int64) → text_embeds [batch, EmbedDim], pooled at the first
+// <|endoftext|> (the largest id) as CLIP does.
 func (c CLIPConfig) TextModel() *Model {
 	g := &vitGen{b: NewBuilder("clip_text", c.Weights), rng: rand.New(rand.NewPCG(c.Seed, 2))}
 	b := g.b
 	w := c.TextWidth
-	ids := b.Input("input_ids", Int64, batchDims(int64(c.Context))...)
+	ids := b.Input("input_ids", Int64, textDims(c.Context, c.FixedContext)...)
 	emb := b.Op("Gather", []string{b.Weight("token_embedding", []int64{int64(c.VocabSize), int64(w)}, g.randn(c.VocabSize*w, 0.02)), ids})
-	h := b.Op("Add", []string{emb, b.Const([]int64{int64(c.Context), int64(w)}, g.randn(c.Context*w, 0.01))})
+	pos := b.Const([]int64{int64(c.Context), int64(w)}, g.randn(c.Context*w, 0.01))
+	if !c.FixedContext {
+		pos = b.leadingRows(pos, ids)
+	}
+	h := b.Op("Add", []string{emb, pos})
 	mask := make([]float32, c.Context*c.Context)
 	for i := range c.Context {
 		for j := i + 1; j < c.Context; j++ {
@@ -149,6 +163,12 @@ func (c CLIPConfig) TextModel() *Model {
 		}
 	}
 	maskName := b.Const([]int64{int64(c.Context), int64(c.Context)}, mask)
+	if !c.FixedContext {
+		// The causal mask of L ids is the top-left L×L corner of the full one.
+		l := b.seqLen(ids)
+		maskName = b.Op("Slice", []string{maskName, b.ConstInt64([]int64{2}, 0, 0),
+			b.Op("Concat", []string{l, l}, Int("axis", 0)), b.ConstInt64([]int64{2}, 0, 1)})
+	}
 	for range c.TextLayers {
 		h = g.block(h, w, c.TextHeads, c.TextMLP, maskName)
 	}
