@@ -19,15 +19,18 @@ import (
 type ioSpec struct {
 	name string
 	typ  onnxgen.DataType
-	dims []int64 // -1 for the dynamic batch
+	dims []int64 // -1 for the dynamic batch, -2 for a dynamic sequence length
 }
 
 func (s ioSpec) dims2() []onnxgen.Dim {
 	out := make([]onnxgen.Dim, len(s.dims))
 	for i, d := range s.dims {
-		if d < 0 {
+		switch {
+		case d == -2:
+			out[i] = onnxgen.Dim{Param: "sequence_length"}
+		case d < 0:
 			out[i] = onnxgen.Dim{Param: "batch_size"}
-		} else {
+		default:
 			out[i] = onnxgen.Dim{Value: d}
 		}
 	}
