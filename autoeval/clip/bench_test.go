@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -319,6 +320,80 @@ func BenchmarkTextEncoder(b *testing.B) {
 				timer.add(time.Since(start))
 			}
 			timer.report(b, probe, batch, c.TextFLOPs(), "texts/s")
+		})
+	}
+}
+
+// cocoLikeCaptions returns n seeded captions of 10 to 20 words behind the
+// CLIPScore prompt, every word one token of the benchmark's tokenizer: 15–25
+// ids with <|startoftext|> and <|endoftext|>, a little longer than COCO's
+// captions (≈10.5 words, ≈17 ids with the prompt in CLIP's vocabulary).
+func cocoLikeCaptions(n int, seed uint64) []string {
+	rng := rand.New(rand.NewPCG(seed, 17))
+	words := onnxgen.DefaultTinyConfig().Words
+	out := make([]string, n)
+	for i := range out {
+		w := make([]string, 10+rng.IntN(11))
+		for k := range w {
+			w[k] = words[rng.IntN(len(words))]
+		}
+		out[i] = Prefix + strings.Join(w, " ")
+	}
+	return out
+}
+
+// BenchmarkTextEncoderTrimmed encodes COCO-like captions through
+// EncodeTexts, which cuts each batch to its longest caption, and alternates
+// with the same captions padded to 77 (as BenchmarkTextEncoder runs them), so
+// that both see the same load: texts/s trimmed, its share of the GEMM peak
+// counting the FLOPs at the trimmed length, the padded rate and the speedup.
+func BenchmarkTextEncoderTrimmed(b *testing.B) {
+	c := onnxgen.ViTB32()
+	for _, batch := range []int{8, 32} {
+		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
+			enc := benchEncoder(b, batch)
+			if !enc.Info().DynamicSeq {
+				b.Fatal("the benchmark model's text input has a fixed length")
+			}
+			probe := newGEMMProbe(b, enc.opts.LibraryPath, enc.opts.Threads)
+			captions := cocoLikeCaptions(batch, uint64(batch))
+			padded := make([]int64, batch*ContextLength)
+			seq := 0
+			for j, s := range captions {
+				k, err := enc.Tokenizer().Encode(padded[j*ContextLength:], s)
+				if err != nil {
+					b.Fatal(err)
+				}
+				seq = max(seq, k)
+			}
+			ctx := context.Background()
+			emb := make([]float32, batch*c.EmbedDim)
+			encode := func() {
+				if _, err := enc.EncodeTexts(ctx, captions); err != nil {
+					b.Fatal(err)
+				}
+			}
+			encode()
+			if err := enc.runText(padded, batch, ContextLength, emb); err != nil {
+				b.Fatal(err)
+			}
+			var trimT, padT runTimer
+			for b.Loop() {
+				probe.sample(b)
+				encode() // brings the working set back after the probe
+				start := time.Now()
+				encode()
+				trimT.add(time.Since(start))
+				start = time.Now()
+				if err := enc.runText(padded, batch, ContextLength, emb); err != nil {
+					b.Fatal(err)
+				}
+				padT.add(time.Since(start))
+			}
+			trimT.report(b, probe, batch, c.TextFLOPsAt(seq), "texts/s")
+			b.ReportMetric(float64(padT.runs*batch)/padT.busy.Seconds(), "padded-texts/s")
+			b.ReportMetric(padT.busy.Seconds()/trimT.busy.Seconds(), "speedup")
+			b.ReportMetric(float64(seq), "ids")
 		})
 	}
 }
