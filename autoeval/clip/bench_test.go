@@ -398,6 +398,58 @@ func BenchmarkTextEncoderTrimmed(b *testing.B) {
 	}
 }
 
+// BenchmarkEncodeTexts encodes 256 distinct COCO-like captions through
+// EncodeTexts (tokenize, order by length, batch, trim, encode, normalize; no
+// cache) at several text batch sizes, alternating with the same captions in
+// the same batches padded to 77, as a fixed-77 model runs them: texts/s of
+// both and the speedup.
+func BenchmarkEncodeTexts(b *testing.B) {
+	const n = 256
+	captions := cocoLikeCaptions(n, 256)
+	for _, batch := range []int{8, 16, 32} {
+		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
+			enc := benchEncoder(b, batch)
+			ctx := context.Background()
+			dim := enc.Info().EmbedDim
+			ids := make([]int64, batch*ContextLength)
+			emb := make([]float32, batch*dim)
+			padded := func() {
+				for start := 0; start < n; start += batch {
+					for j, s := range captions[start : start+batch] {
+						if _, err := enc.Tokenizer().Encode(ids[j*ContextLength:], s); err != nil {
+							b.Fatal(err)
+						}
+					}
+					if err := enc.runText(ids, batch, ContextLength, emb); err != nil {
+						b.Fatal(err)
+					}
+					for j := range batch {
+						normalize(emb[j*dim : (j+1)*dim])
+					}
+				}
+			}
+			if _, err := enc.EncodeTexts(ctx, captions[:batch]); err != nil { // warm-up
+				b.Fatal(err)
+			}
+			var trimT, padT runTimer
+			for b.Loop() {
+				start := time.Now()
+				if _, err := enc.EncodeTexts(ctx, captions); err != nil {
+					b.Fatal(err)
+				}
+				trimT.add(time.Since(start))
+				start = time.Now()
+				padded()
+				padT.add(time.Since(start))
+			}
+			b.ReportMetric(float64(trimT.runs*n)/trimT.busy.Seconds(), "texts/s")
+			b.ReportMetric(n/trimT.best.Seconds(), "best-texts/s")
+			b.ReportMetric(float64(padT.runs*n)/padT.busy.Seconds(), "padded-texts/s")
+			b.ReportMetric(padT.busy.Seconds()/trimT.busy.Seconds(), "speedup")
+		})
+	}
+}
+
 // BenchmarkEndToEnd scores 640×480 JPEG files (read, decode, resize, crop,
 // normalize on the worker pool, encode, score) and compares the image rate
 // with the encoder-only rate measured in the same benchmark at the same

@@ -1,6 +1,7 @@
 package clip
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"math"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -348,6 +350,19 @@ func (e *Encoder) EncodeTexts(ctx context.Context, texts []string) ([][]float32,
 	}
 	dim, b := e.info.EmbedDim, e.opts.TextBatchSize
 	ids := make([]int64, b*ContextLength)
+	if e.info.DynamicSeq && len(todo) > b {
+		// Each batch is cut to its longest text, so batches of texts of
+		// similar length carry little padding: encode in order of length.
+		lens := make(map[int]int, len(todo))
+		for _, idx := range todo {
+			k, err := e.tok.Encode(ids[:ContextLength], texts[idx])
+			if err != nil {
+				return nil, fmt.Errorf("clip: tokenize text %d: %w", idx, err)
+			}
+			lens[idx] = k
+		}
+		slices.SortStableFunc(todo, func(x, y int) int { return cmp.Compare(lens[x], lens[y]) })
+	}
 	fresh := make(map[string][]float32, len(todo))
 	for start := 0; start < len(todo); start += b {
 		if err := ctx.Err(); err != nil {
