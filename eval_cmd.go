@@ -83,7 +83,7 @@ func evalCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	runner := autoeval.NewRunner(store, scorers, quietLog)
 	jobs := autoeval.NewJobs(store, scorers.CLIP != nil, quietLog)
 	for _, kind := range kinds {
-		bar := &progressBar{w: stderr, kind: kind, off: *quiet}
+		bar := &progressBar{w: stderr, kind: kind, off: *quiet, tty: isTerminal(stderr)}
 		end, err := runEvalJob(ctx, jobs, runner, camp.ID, kind, bar)
 		if err != nil {
 			return err
@@ -199,14 +199,21 @@ func runEvalJob(ctx context.Context, jobs *autoeval.Jobs, runner *autoeval.Runne
 	}
 }
 
-// progressBar draws one line on stderr, redrawn in place:
+// progressBar draws one line on stderr, redrawn in place on a terminal:
 // "text  [#########-----------]  96/192  50%  812.3 captions/s  ETA 0s".
+// Elsewhere (a log file, CI) it writes a line at each tenth of the work.
 type progressBar struct {
 	w    io.Writer
 	kind string
 	off  bool
+	tty  bool
 	last time.Time
 	drew bool
+	// Not on a terminal: lines written, the tenth of the last one, and
+	// whether it showed the end.
+	lines  int
+	decile int
+	ended  bool
 }
 
 func (b *progressBar) update(j *models.EvalJob) { b.show(autoeval.NewJobView(j)) }
@@ -228,6 +235,16 @@ func (b *progressBar) show(v *autoeval.Job) {
 	}
 	if v.ETASeconds != nil {
 		line += "  ETA " + (time.Duration(*v.ETASeconds) * time.Second).Round(time.Second).String()
+	}
+	if !b.tty {
+		decile := int(10 * pct)
+		if b.lines > 0 && decile == b.decile && !(v.Ended() && !b.ended) {
+			return
+		}
+		b.decile, b.ended = decile, v.Ended()
+		b.lines++
+		fmt.Fprintln(b.w, line)
+		return
 	}
 	fmt.Fprintf(b.w, "\r%-80s", line)
 	b.drew = true

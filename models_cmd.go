@@ -106,7 +106,7 @@ func modelsPull(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		Token:       strings.TrimSpace(os.Getenv("HF_TOKEN")),
 		UserAgent:   "capeval/" + versionString(),
 		Progress:    stderr,
-		Interactive: modelsIsTerminal(stderr),
+		Interactive: isTerminal(stderr),
 	})
 	if err != nil {
 		return err
@@ -214,7 +214,7 @@ func modelsAbs(p string) string {
 
 // modelsIsTerminal reports whether w is a terminal, where progress is
 // redrawn in place; redirected to a file or CI log it gets one line per file.
-func modelsIsTerminal(w io.Writer) bool {
+func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	if !ok || os.Getenv("TERM") == "dumb" {
 		return false
