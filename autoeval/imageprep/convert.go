@@ -24,40 +24,16 @@ func toRGB(img image.Image, buf []uint8) rgbImage {
 	dst := rgbImage{Pix: grow(buf, w*h*3), W: w, H: h, Stride: w * 3}
 	switch m := img.(type) {
 	case *image.NRGBA:
-		for y := 0; y < h; y++ {
-			src := m.Pix[(y)*m.Stride : y*m.Stride+4*w]
-			out := dst.Pix[y*dst.Stride : y*dst.Stride+3*w]
-			for x := 0; x < w; x++ {
-				out[3*x], out[3*x+1], out[3*x+2] = src[4*x], src[4*x+1], src[4*x+2]
-			}
-		}
+		copyRGB(dst, m.Pix, m.Stride, 1)
 	case *image.RGBA:
 		// Go decoders only produce RGBA for opaque images, where
 		// premultiplied and straight colour agree.
-		for y := 0; y < h; y++ {
-			src := m.Pix[y*m.Stride : y*m.Stride+4*w]
-			out := dst.Pix[y*dst.Stride : y*dst.Stride+3*w]
-			for x := 0; x < w; x++ {
-				out[3*x], out[3*x+1], out[3*x+2] = src[4*x], src[4*x+1], src[4*x+2]
-			}
-		}
+		copyRGB(dst, m.Pix, m.Stride, 1)
 	case *image.NRGBA64:
-		for y := 0; y < h; y++ {
-			src := m.Pix[y*m.Stride : y*m.Stride+8*w]
-			out := dst.Pix[y*dst.Stride : y*dst.Stride+3*w]
-			for x := 0; x < w; x++ {
-				out[3*x], out[3*x+1], out[3*x+2] = src[8*x], src[8*x+2], src[8*x+4]
-			}
-		}
+		copyRGB(dst, m.Pix, m.Stride, 2)
 	case *image.RGBA64:
 		// As for RGBA: only opaque 16-bit PNGs decode to RGBA64.
-		for y := 0; y < h; y++ {
-			src := m.Pix[y*m.Stride : y*m.Stride+8*w]
-			out := dst.Pix[y*dst.Stride : y*dst.Stride+3*w]
-			for x := 0; x < w; x++ {
-				out[3*x], out[3*x+1], out[3*x+2] = src[8*x], src[8*x+2], src[8*x+4]
-			}
-		}
+		copyRGB(dst, m.Pix, m.Stride, 2)
 	case *image.Gray:
 		for y := 0; y < h; y++ {
 			src := m.Pix[y*m.Stride : y*m.Stride+w]
@@ -202,4 +178,17 @@ func sat8(v int32) uint8 {
 		return 255
 	}
 	return uint8(v)
+}
+
+// copyRGB fills dst from interleaved RGBA pixels of width bytes per
+// channel (1 or 2, big-endian): the high byte of R, G and B, alpha dropped.
+func copyRGB(dst rgbImage, pix []uint8, stride, width int) {
+	px := 4 * width
+	for y := 0; y < dst.H; y++ {
+		src := pix[y*stride : y*stride+px*dst.W]
+		out := dst.Pix[y*dst.Stride : y*dst.Stride+3*dst.W]
+		for x := 0; x < dst.W; x++ {
+			out[3*x], out[3*x+1], out[3*x+2] = src[px*x], src[px*x+width], src[px*x+2*width]
+		}
+	}
 }
