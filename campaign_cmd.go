@@ -292,28 +292,10 @@ type campaignOutput struct {
 	json bool
 }
 
-// campaignListJSON is one campaign of `list --format json`: the shape of
-// GET /api/v1/campaigns.
-type campaignListJSON struct {
-	ID          int64                 `json:"id"`
-	Name        string                `json:"name"`
-	Description string                `json:"description"`
-	Mode        models.CampaignMode   `json:"mode"`
-	Status      models.CampaignStatus `json:"status"`
-	Counts      models.CampaignCounts `json:"counts"`
-	Annotators  int64                 `json:"annotators"`
-	CreatedAt   time.Time             `json:"created_at"`
-	UpdatedAt   time.Time             `json:"updated_at"`
-}
-
-func (o campaignOutput) list(list []models.CampaignSummary) error {
+// list prints the campaigns; JSON has the shape of GET /api/v1/campaigns.
+func (o campaignOutput) list(list []annotation.CampaignListItem) error {
 	if o.json {
-		items := make([]campaignListJSON, len(list))
-		for i, x := range list {
-			items[i] = campaignListJSON{ID: x.ID, Name: x.Name, Description: x.Description, Mode: x.Mode, Status: x.Status,
-				Counts: x.CampaignCounts, Annotators: x.Annotators, CreatedAt: x.CreatedAt, UpdatedAt: x.UpdatedAt}
-		}
-		return o.encode(map[string]any{"campaigns": items})
+		return o.encode(map[string]any{"campaigns": list})
 	}
 	if len(list) == 0 {
 		_, err := fmt.Fprintln(o.w, "no campaigns yet; create one with `capeval campaign create --name NAME`")
@@ -323,7 +305,7 @@ func (o campaignOutput) list(list []models.CampaignSummary) error {
 	fmt.Fprintln(tw, "ID\tNAME\tMODE\tSTATUS\tIMAGES\tCAPTIONERS\tCAPTIONS\tTASKS\tANNOTATORS\tUPDATED")
 	for _, x := range list {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\t%s\n", x.ID, x.Name, x.Mode, x.Status,
-			x.Images, x.Captioners, x.Captions, x.Tasks, annotatorCount(x.Annotators), x.UpdatedAt.UTC().Format(time.DateTime))
+			x.Counts.Images, x.Counts.Captioners, x.Counts.Captions, x.Counts.Tasks, annotatorCount(x.Annotators), x.UpdatedAt.UTC().Format(time.DateTime))
 	}
 	return tw.Flush()
 }

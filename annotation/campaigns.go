@@ -156,12 +156,32 @@ type AuditRecord struct {
 }
 
 // List returns every campaign with its counts, newest first.
-func (s *Campaigns) List(ctx context.Context) ([]models.CampaignSummary, error) {
+func (s *Campaigns) List(ctx context.Context) ([]CampaignListItem, error) {
 	list, err := s.store.ListCampaignSummaries(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("annotation: list campaigns: %w", err)
 	}
-	return list, nil
+	items := make([]CampaignListItem, len(list))
+	for i, x := range list {
+		items[i] = CampaignListItem{ID: x.ID, Name: x.Name, Description: x.Description, Mode: x.Mode, Status: x.Status,
+			Counts: x.CampaignCounts, Annotators: x.Annotators, CreatedAt: x.CreatedAt, UpdatedAt: x.UpdatedAt}
+	}
+	return items, nil
+}
+
+// CampaignListItem is a campaign in the lead's list (the API's and
+// `capeval campaign list`'s): no rubric or documents, but how much it holds.
+type CampaignListItem struct {
+	ID          int64                 `json:"id"`
+	Name        string                `json:"name"`
+	Description string                `json:"description"`
+	Mode        models.CampaignMode   `json:"mode"`
+	Status      models.CampaignStatus `json:"status"`
+	Counts      models.CampaignCounts `json:"counts"`
+	// Annotators is how many users are named; 0 means every annotator.
+	Annotators int64     `json:"annotators"`
+	CreatedAt  time.Time `json:"created_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
 }
 
 // Get returns the campaign with id, or an error wrapping ErrNotFound.

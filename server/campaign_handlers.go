@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -17,26 +16,11 @@ import (
 
 // CampaignService is what the campaign handlers need (annotation.Campaigns).
 type CampaignService interface {
-	List(ctx context.Context) ([]models.CampaignSummary, error)
+	List(ctx context.Context) ([]annotation.CampaignListItem, error)
 	Get(ctx context.Context, id int64) (*annotation.Campaign, error)
 	Create(ctx context.Context, actorID int64, in annotation.NewCampaign) (*annotation.Campaign, error)
 	Update(ctx context.Context, actorID, id int64, p annotation.CampaignPatch) (*annotation.Campaign, error)
 	AuditLog(ctx context.Context, campaignID int64, limit int) ([]annotation.AuditRecord, error)
-}
-
-// campaignListItem is a campaign in the lead's list: no rubric or
-// documents, but how much it holds.
-type campaignListItem struct {
-	ID          int64                 `json:"id"`
-	Name        string                `json:"name"`
-	Description string                `json:"description"`
-	Mode        models.CampaignMode   `json:"mode"`
-	Status      models.CampaignStatus `json:"status"`
-	Counts      models.CampaignCounts `json:"counts"`
-	// Annotators is how many users are named; 0 means every annotator.
-	Annotators int64     `json:"annotators"`
-	CreatedAt  time.Time `json:"created_at"`
-	UpdatedAt  time.Time `json:"updated_at"`
 }
 
 // annotatorRef is a user named in a request by ID (a JSON number) or email
@@ -112,12 +96,7 @@ func (s *Server) listCampaigns(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	items := make([]campaignListItem, len(list))
-	for i, x := range list {
-		items[i] = campaignListItem{ID: x.ID, Name: x.Name, Description: x.Description, Mode: x.Mode, Status: x.Status,
-			Counts: x.CampaignCounts, Annotators: x.Annotators, CreatedAt: x.CreatedAt, UpdatedAt: x.UpdatedAt}
-	}
-	return c.JSON(http.StatusOK, map[string]any{"campaigns": items})
+	return c.JSON(http.StatusOK, map[string]any{"campaigns": list})
 }
 
 func (s *Server) createCampaign(c echo.Context) error {
