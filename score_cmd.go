@@ -19,7 +19,7 @@ import (
 	"text/tabwriter"
 
 	"capeval/autoeval"
-	"capeval/autoeval/captionfile"
+	"capeval/internal/captionfile"
 	"capeval/autoeval/clip"
 	"capeval/autoeval/textmetrics"
 )

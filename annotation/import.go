@@ -13,7 +13,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"capeval/autoeval/captionfile"
+	"capeval/internal/captionfile"
 	"capeval/models"
 )
 

@@ -7,7 +7,7 @@ import (
 	"sort"
 	"strings"
 
-	"capeval/autoeval/captionfile"
+	"capeval/internal/captionfile"
 	"capeval/models"
 )
 
