@@ -26,7 +26,7 @@ help: ## list the targets
 
 .PHONY: build
 build: ## build bin/capeval
-	$(GO) build $(GOFLAGS_TAGS) -ldflags "-X main.version=$(VERSION)" -o $(BIN) .
+	$(GO) build $(GOFLAGS_TAGS) -ldflags "-X capeval/internal/cli.version=$(VERSION)" -o $(BIN) .
 
 .PHONY: onnxruntime
 onnxruntime: $(ORT_LIB) ## fetch and verify ONNX Runtime $(ORT_VERSION) (CPU) into the cache

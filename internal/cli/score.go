@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bufio"
@@ -19,9 +19,9 @@ import (
 	"text/tabwriter"
 
 	"capeval/autoeval"
-	"capeval/internal/captionfile"
 	"capeval/autoeval/clip"
 	"capeval/autoeval/textmetrics"
+	"capeval/internal/captionfile"
 )
 
 // `capeval score` is the command-line equivalent of coco-caption's

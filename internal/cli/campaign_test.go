@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -141,7 +141,7 @@ func TestServeListsDemoCampaign(t *testing.T) {
 	defer cancel()
 	var out, errOut safeBuffer
 	done := make(chan int, 1)
-	go func() { done <- run(ctx, []string{"serve"}, &out, &errOut) }()
+	go func() { done <- Run(ctx, []string{"serve"}, &out, &errOut) }()
 	defer func() {
 		cancel()
 		select {

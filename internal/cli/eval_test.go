@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -67,7 +67,7 @@ func testEvalEqualsScore(t *testing.T, db string) {
 	loadDemoFor(t, dir)
 	ctx := context.Background()
 	var out, errb bytes.Buffer
-	if code := run(ctx, []string{"eval", "--campaign", demoCampaign, "--format", "json"}, &out, &errb); code != 0 {
+	if code := Run(ctx, []string{"eval", "--campaign", demoCampaign, "--format", "json"}, &out, &errb); code != 0 {
 		t.Fatalf("eval exited %d: %s", code, errb.String())
 	}
 	if !strings.Contains(errb.String(), "192/192 100%") {
@@ -89,7 +89,7 @@ func testEvalEqualsScore(t *testing.T, db string) {
 		var sout, serr bytes.Buffer
 		args := []string{"score", "--annotations", filepath.Join(dir, "demo", "references.json"),
 			"--results", filepath.Join(dir, "demo", "results-"+c.Name+".json"), "--format", "json"}
-		if code := run(ctx, args, &sout, &serr); code != 0 {
+		if code := Run(ctx, args, &sout, &serr); code != 0 {
 			t.Fatalf("score %s exited %d: %s", c.Name, code, serr.String())
 		}
 		var want map[string]any
@@ -110,7 +110,7 @@ func testEvalEqualsScore(t *testing.T, db string) {
 	// a table that says why CLIPScore is missing.
 	out.Reset()
 	errb.Reset()
-	if code := run(ctx, []string{"eval", "--campaign", "1", "--quiet"}, &out, &errb); code != 0 {
+	if code := Run(ctx, []string{"eval", "--campaign", "1", "--quiet"}, &out, &errb); code != 0 {
 		t.Fatalf("second eval exited %d: %s", code, errb.String())
 	}
 	for _, w := range []string{"captioner", "Bleu_4", "CIDEr", "accurate", "CLIPScore is unavailable", "CAPEVAL_CLIP_MODEL"} {
@@ -144,7 +144,7 @@ func TestEvalErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out, errb bytes.Buffer
-			code := run(context.Background(), tt.args, &out, &errb)
+			code := Run(context.Background(), tt.args, &out, &errb)
 			if code != tt.wantCode || !strings.Contains(out.String()+errb.String(), tt.wantErr) {
 				t.Fatalf("exit %d, output %q; want %d with %q", code, out.String()+errb.String(), tt.wantCode, tt.wantErr)
 			}
@@ -169,7 +169,7 @@ func TestEvalWithCLIP(t *testing.T) {
 	t.Setenv("CAPEVAL_CLIP_MODEL", model)
 	loadDemoFor(t, dir)
 	var out, errb bytes.Buffer
-	if code := run(context.Background(), []string{"eval", "--campaign", demoCampaign, "--format", "json"}, &out, &errb); code != 0 {
+	if code := Run(context.Background(), []string{"eval", "--campaign", demoCampaign, "--format", "json"}, &out, &errb); code != 0 {
 		t.Fatalf("eval exited %d: %s", code, errb.String())
 	}
 	if !strings.Contains(errb.String(), "clip [") {
@@ -209,7 +209,7 @@ func TestServeRunsJobs(t *testing.T) {
 	defer cancel()
 	var out, errOut safeBuffer
 	done := make(chan int, 1)
-	go func() { done <- run(ctx, []string{"serve"}, &out, &errOut) }()
+	go func() { done <- Run(ctx, []string{"serve"}, &out, &errOut) }()
 	base := "http://" + addr
 	deadline := time.Now().Add(60 * time.Second)
 	for {

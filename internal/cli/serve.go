@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -110,53 +110,3 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 // uses every core already (text metrics, ONNX Runtime), so one is enough
 // per machine; more machines add workers.
 const evalWorkers = 1
-
-func migrateCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("migrate", "migrate",
-		"Apply the pending database migrations of CAPEVAL_DB (default: SQLite in CAPEVAL_DATA_DIR) and exit.\n"+
-			"A database newer than this binary is refused.", stderr)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	cfg, err := server.LoadConfig(os.Getenv)
-	if err != nil {
-		return fmt.Errorf("configuration:\n%w", err)
-	}
-	log := cfg.NewLogger(stderrFile(stderr))
-	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
-		return fmt.Errorf("data directory: %w", err)
-	}
-	store, err := models.Open(ctx, cfg.DB, cfg.DataDir, log)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	applied, err := store.Migrate(ctx)
-	if err != nil {
-		return err
-	}
-	if len(applied) == 0 {
-		fmt.Fprintln(stdout, "database is up to date")
-	}
-	for _, v := range applied {
-		fmt.Fprintf(stdout, "applied migration %04d\n", v)
-	}
-	return nil
-}
-
-func configCommand(_ context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("config", "config",
-		"Print the effective configuration (CAPEVAL_* variables with defaults applied), secrets redacted,\n"+
-			"after validating it.", stderr)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	cfg, err := server.LoadConfig(os.Getenv)
-	if err != nil {
-		return fmt.Errorf("configuration:\n%w", err)
-	}
-	for _, kv := range cfg.Redacted() {
-		fmt.Fprintf(stdout, "%s=%s\n", kv[0], kv[1])
-	}
-	return nil
-}

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -19,7 +19,7 @@ func cli(t *testing.T, input string, args ...string) (int, string, string) {
 	t.Helper()
 	stdin = strings.NewReader(input)
 	var out, errOut bytes.Buffer
-	code := run(context.Background(), args, &out, &errOut)
+	code := Run(context.Background(), args, &out, &errOut)
 	return code, out.String(), errOut.String()
 }
 
@@ -120,7 +120,7 @@ func TestServeDemoAndShutdown(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var out, errOut safeBuffer
 	done := make(chan int, 1)
-	go func() { done <- run(ctx, []string{"serve"}, &out, &errOut) }()
+	go func() { done <- Run(ctx, []string{"serve"}, &out, &errOut) }()
 
 	base := "http://" + addr
 	deadline := time.Now().Add(60 * time.Second)
