@@ -117,6 +117,9 @@ func userCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		} else if err != nil {
 			return err
 		}
+		// The write's error is checked in each branch: one err shared
+		// across the branches was once shadowed, and a failed write
+		// printed "done".
 		switch sub {
 		case "set-password":
 			if len(password) < server.MinPasswordLength {
@@ -126,12 +129,13 @@ func userCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			if err != nil {
 				return err
 			}
-			err = store.SetUserPassword(ctx, u.ID, hash)
+			if err := store.SetUserPassword(ctx, u.ID, hash); err != nil {
+				return err
+			}
 		default:
-			err = store.SetUserDisabled(ctx, u.ID, sub == "disable")
-		}
-		if err != nil {
-			return err
+			if err := store.SetUserDisabled(ctx, u.ID, sub == "disable"); err != nil {
+				return err
+			}
 		}
 		fmt.Fprintf(stdout, "%s: %s done\n", u.Email, sub)
 	}
