@@ -82,7 +82,9 @@ type Options struct {
 	UserAgent string
 	// HTTPClient sends the requests; nil means a client with connect and
 	// response-header timeouts that follows redirects and honours the proxy
-	// environment variables.
+	// environment variables. The client is used through a copy whose
+	// redirect policy also drops the token where Go would forward it (see
+	// withCredentialRedirectPolicy); its own CheckRedirect still decides.
 	HTTPClient *http.Client
 	// Progress receives progress lines; nil means silent.
 	Progress io.Writer
@@ -147,6 +149,7 @@ func NewClient(opts Options) (*Client, error) {
 		tr.ResponseHeaderTimeout = time.Minute
 		c.http = &http.Client{Transport: tr}
 	}
+	c.http = withCredentialRedirectPolicy(c.http)
 	if c.userAgent == "" {
 		c.userAgent = "capeval"
 	}
