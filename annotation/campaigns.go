@@ -605,44 +605,55 @@ func storedRubric(doc models.JSON) Rubric {
 	return r
 }
 
-// resolveAnnotators turns user IDs and emails into distinct user IDs,
-// ascending, listing every reference that names no account or a disabled
-// one.
+// resolveAnnotators turns user IDs and emails into the distinct IDs of
+// enabled annotator accounts, sorted. Every other reference (an admin, a
+// lead, a disabled account, one that does not exist) gets the same problem
+// from one read, so that a lead setting annotators cannot enumerate the
+// accounts, their roles or their state.
 func resolveAnnotators(ctx context.Context, tx *models.Store, refs []string) ([]int64, error) {
 	var ps Problems
 	var ids []int64
+	var emails []string
+	for _, ref := range refs {
+		ref = strings.TrimSpace(ref)
+		if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
+			ids = append(ids, id)
+		} else if ref != "" {
+			emails = append(emails, ref)
+		}
+	}
+	found, err := tx.EnabledAnnotators(ctx, ids, emails)
+	if err != nil {
+		return nil, err
+	}
+	var out []int64
 	for i, ref := range refs {
 		where := fmt.Sprintf("annotators[%d]", i)
 		ref = strings.TrimSpace(ref)
-		var u *models.User
-		var err error
-		if id, perr := strconv.ParseInt(ref, 10, 64); perr == nil {
-			u, err = tx.UserByID(ctx, id)
-		} else if ref == "" {
+		if ref == "" {
 			ps.Add(where, "empty: want a user id or email")
 			continue
-		} else {
-			u, err = tx.UserByEmail(ctx, ref)
 		}
-		switch {
-		case errors.Is(err, models.ErrNotFound):
-			ps.Add(where, "no account with id or email %q", ref)
-			continue
-		case err != nil:
-			return nil, err
-		case u.Disabled:
-			ps.Add(where, "account %s is disabled", u.Email)
+		id, perr := strconv.ParseInt(ref, 10, 64)
+		j := slices.IndexFunc(found, func(u models.User) bool {
+			if perr == nil {
+				return u.ID == id
+			}
+			return strings.EqualFold(u.Email, ref)
+		})
+		if j < 0 {
+			ps.Add(where, "no enabled annotator account with id or email %q", ref)
 			continue
 		}
-		if !slices.Contains(ids, u.ID) {
-			ids = append(ids, u.ID)
+		if !slices.Contains(out, found[j].ID) {
+			out = append(out, found[j].ID)
 		}
 	}
 	if err := ps.Err("campaign"); err != nil {
 		return nil, err
 	}
-	slices.Sort(ids)
-	return nonNil(ids), nil
+	slices.Sort(out)
+	return nonNil(out), nil
 }
 
 func checkName(ps *Problems, name string) string {

@@ -120,3 +120,25 @@ func (s *Store) BumpTokenVersion(ctx context.Context, id int64) (int64, error) {
 	}
 	return rows[0].TokenVersion, nil
 }
+
+// EnabledAnnotators returns, in ID order, the enabled annotator accounts
+// whose ID is in ids or whose email equals one of emails (ignoring case and
+// surrounding spaces, as UserByEmail). Admins, leads, disabled accounts and
+// references that match nothing are simply absent, so that a caller can
+// refuse them all alike without learning which of them exist.
+func (s *Store) EnabledAnnotators(ctx context.Context, ids []int64, emails []string) ([]User, error) {
+	users := []User{}
+	if len(ids) == 0 && len(emails) == 0 {
+		return users, nil
+	}
+	db := s.conn(ctx)
+	match := db.Where("id IN ?", append([]int64{0}, ids...)) // 0 matches no row; an empty IN is not portable
+	for _, e := range emails {
+		match = match.Or("lower(email) = lower(?)", strings.TrimSpace(e))
+	}
+	err := db.Where("role = ? AND disabled = ?", RoleAnnotator, false).Where(match).Order("id").Find(&users).Error
+	if err != nil {
+		return nil, wrap(err, "enabled annotators")
+	}
+	return users, nil
+}

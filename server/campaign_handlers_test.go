@@ -55,7 +55,7 @@ func TestCampaignAPI(t *testing.T) {
 			lead, 400, []string{`"code":"invalid_input"`, `"field":"name"`, `"problems":[{"where":"name"`, `{"where":"mode"`,
 				`{"where":"rubric.criteria[0].scale.labels","message":"1 labels, want 5`}},
 		{"unknown annotator", "POST", "/api/v1/campaigns", `{"name":"N","annotators":["nobody@example.com"]}`, lead, 400,
-			[]string{`"field":"annotators[0]"`, `no account with id or email \"nobody@example.com\"`}},
+			[]string{`"field":"annotators[0]"`, `no enabled annotator account with id or email \"nobody@example.com\"`}},
 		{"annotator of the wrong type", "POST", "/api/v1/campaigns", `{"name":"N","annotators":[true]}`, lead, 400,
 			[]string{`"code":"invalid_input"`, `want a user id`}},
 		{"unknown field", "POST", "/api/v1/campaigns", `{"name":"N","owner":"me"}`, lead, 400, []string{`unknown field \"owner\"`}},
