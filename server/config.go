@@ -33,6 +33,8 @@ type Config struct {
 	Demo           bool          // CAPEVAL_DEMO
 	MaxBodyBytes   int64         // CAPEVAL_MAX_BODY_BYTES
 	SecureCookie   bool          // CAPEVAL_SECURE_COOKIE
+	HFToken        string        // HF_TOKEN: the Hugging Face hub's own variable, for `capeval models pull`
+	HFEndpoint     string        // HF_ENDPOINT: likewise; empty is the public hub
 }
 
 // Setting describes one environment variable: README's configuration table
@@ -60,11 +62,25 @@ var Settings = []Setting{
 	{"CAPEVAL_DEMO", "false", "load the demo campaign and accounts into an empty database (true/false)"},
 	{"CAPEVAL_MAX_BODY_BYTES", "1048576", "largest accepted JSON request body in bytes (uploads have their own limit)"},
 	{"CAPEVAL_SECURE_COOKIE", "false", "mark the login cookie Secure (set true behind HTTPS)"},
+	{"HF_TOKEN", "", "Hugging Face token that `capeval models pull` sends (private or gated repositories)"},
+	{"HF_ENDPOINT", "", "Hugging Face hub base URL for `capeval models pull`; empty: https://huggingface.co"},
 }
 
 // LoadConfig reads the configuration through getenv (os.Getenv in main, a map
 // in tests), applies defaults and validates. The error names the variable.
 func LoadConfig(getenv func(string) string) (Config, error) {
+	cfg, err := ParseConfig(getenv)
+	if err != nil {
+		return cfg, err
+	}
+	return cfg, cfg.Validate()
+}
+
+// ParseConfig reads the configuration as LoadConfig does, without
+// Validate's checks of the values against the machine: for the commands
+// that set up what the configuration will name (`capeval models pull`
+// downloads the folder CAPEVAL_CLIP_MODEL is about to point at).
+func ParseConfig(getenv func(string) string) (Config, error) {
 	get := func(key string) string {
 		if v := strings.TrimSpace(getenv(key)); v != "" {
 			return v
@@ -89,6 +105,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		CUDAPlugin:     get("CAPEVAL_CUDA_PLUGIN"),
 		CLIPModel:      get("CAPEVAL_CLIP_MODEL"),
 		Device:         strings.ToLower(get("CAPEVAL_DEVICE")),
+		HFToken:        strings.TrimSpace(getenv("HF_TOKEN")),
+		HFEndpoint:     get("HF_ENDPOINT"),
 	}
 	var err error
 	if cfg.TokenTTL, err = time.ParseDuration(get("CAPEVAL_TOKEN_TTL")); err != nil {
@@ -115,10 +133,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		}
 		cfg.JWTSecret = strings.TrimSpace(string(b))
 	}
-	if err := errors.Join(errs...); err != nil {
-		return cfg, err
-	}
-	return cfg, cfg.Validate()
+	return cfg, errors.Join(errs...)
 }
 
 // Validate checks every value and returns one error per wrong setting.
@@ -242,10 +257,7 @@ func (c *Config) EnsureSecret() error {
 // Redacted returns the settings as env lines with secrets hidden, for
 // `capeval config` and the start-up log.
 func (c Config) Redacted() [][2]string {
-	secret := ""
-	if c.JWTSecret != "" {
-		secret = "(set, redacted)"
-	}
+	secret := redactSet(c.JWTSecret)
 	return [][2]string{
 		{"CAPEVAL_ADDR", c.Addr},
 		{"CAPEVAL_DATA_DIR", c.DataDir},
@@ -262,7 +274,17 @@ func (c Config) Redacted() [][2]string {
 		{"CAPEVAL_DEMO", strconv.FormatBool(c.Demo)},
 		{"CAPEVAL_MAX_BODY_BYTES", strconv.FormatInt(c.MaxBodyBytes, 10)},
 		{"CAPEVAL_SECURE_COOKIE", strconv.FormatBool(c.SecureCookie)},
+		{"HF_TOKEN", redactSet(c.HFToken)},
+		{"HF_ENDPOINT", c.HFEndpoint},
 	}
+}
+
+// redactSet shows whether a secret is set, not what it is.
+func redactSet(secret string) string {
+	if secret == "" {
+		return ""
+	}
+	return "(set, redacted)"
 }
 
 // redactDSN hides the password of a URL-style DSN.
