@@ -373,7 +373,7 @@ func testUpdateCampaignSteps(t *testing.T, s *models.Store, raw *sql.DB, steps [
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
 			for i := range st.tasks {
-				_, err := raw.ExecContext(ctx, "INSERT INTO tasks (campaign_id, kind, caption_id, ratings_wanted) VALUES ($1, 'single', $2, 1)",
+				_, err := raw.ExecContext(ctx, "INSERT INTO tasks (campaign_id, image_id, kind, caption_id, ratings_wanted) SELECT $1, image_id, 'single', id, 1 FROM captions WHERE id = $2",
 					c.ID, captions[i])
 				if err != nil {
 					t.Fatal(err)

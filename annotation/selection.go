@@ -189,7 +189,8 @@ type QueuedExample struct {
 	B               *ExampleSide    `json:"b,omitempty"`
 }
 
-// ExampleSide is one shown caption and who wrote it (leads only).
+// ExampleSide is one shown caption and who wrote it (leads only); a gold
+// item's side shows a text of its gold answer and has CaptionID 0.
 type ExampleSide struct {
 	CaptionID  int64    `json:"caption_id"`
 	Text       string   `json:"text"`
@@ -465,7 +466,7 @@ func planSelection(ctx context.Context, r selectionReader, camp *models.Campaign
 	if err := p.applyExisting(ctx, r, replace, now); err != nil {
 		return nil, err
 	}
-	if err := p.addGold(ctx, r, captions); err != nil {
+	if err := p.addGold(ctx, r); err != nil {
 		return nil, err
 	}
 	p.order()
@@ -546,15 +547,17 @@ func (p *plan) rows() ([]models.Task, [][]models.TaskCaption) {
 	tasks := make([]models.Task, len(p.tasks))
 	links := make([][]models.TaskCaption, len(p.tasks))
 	for i, t := range p.tasks {
-		tasks[i] = models.Task{CampaignID: p.camp.ID, Kind: t.kind, CaptionID: t.a.shown.ID,
+		tasks[i] = models.Task{CampaignID: p.camp.ID, ImageID: t.image, Kind: t.kind,
 			RatingsWanted: p.t.RatingsPerItem, IsGold: t.gold != nil, GoldAnswer: orNull(t.gold),
 			Seed: p.seed, Position: t.position}
+		if t.gold != nil {
+			continue // a gold task shows its gold answer's texts, no caption
+		}
+		a := t.a.shown.ID
+		tasks[i].CaptionID = &a
 		if t.b != nil {
 			b := t.b.shown.ID
 			tasks[i].CaptionBID = &b
-		}
-		if t.gold != nil {
-			continue
 		}
 		for side, sd := range []*planSide{t.a, t.b} {
 			if sd == nil {
@@ -577,11 +580,8 @@ func (p *plan) fingerprintOf(replace bool) string {
 		p.counts.ReplacedTasks)
 	tasks, links := p.rows()
 	for i, t := range tasks {
-		var b int64
-		if t.CaptionBID != nil {
-			b = *t.CaptionBID
-		}
-		fmt.Fprintf(h, "%d %s %d %d %d %t %s %v\n", t.Position, t.Kind, t.CaptionID, b, t.RatingsWanted, t.IsGold, t.GoldAnswer, links[i])
+		a, b := t.Shown()
+		fmt.Fprintf(h, "%d %s %d %d %d %d %t %s %v\n", t.Position, t.Kind, t.ImageID, a, b, t.RatingsWanted, t.IsGold, t.GoldAnswer, links[i])
 	}
 	return hex.EncodeToString(h.Sum(nil))[:32]
 }

@@ -29,12 +29,9 @@ func (p *plan) applyExisting(ctx context.Context, r selectionReader, replace boo
 		if t.IsGold {
 			continue
 		}
-		var b int64
-		if t.CaptionBID != nil {
-			b = *t.CaptionBID
-		}
-		keptShown[[2]int64{min(t.CaptionID, b), max(t.CaptionID, b)}] = true
-		keptShown[[2]int64{t.CaptionID, b}] = true
+		a, b := t.Shown()
+		keptShown[[2]int64{min(a, b), max(a, b)}] = true
+		keptShown[[2]int64{a, b}] = true
 	}
 	p.counts.ReplacedTasks = p.counts.ExistingTasks - p.counts.KeptTasks
 	if !replace {

@@ -21,17 +21,17 @@ import (
 //     image's, on sides drawn with the seed; the own reference is expected
 //     to win.
 //
-// The text to show is in the gold answer ("text", or "text_a"/"text_b");
-// the task's caption_id (and caption_b_id) only carry the image: they are
-// captions of that image and are not what the annotator rates, which is
-// why gold tasks have no task_captions. Gold items number
+// The text to show is in the gold answer ("text", or "text_a"/"text_b")
+// and the task's image_id says which image: a gold task has no caption
+// (no caption_id, caption_b_id nor task_captions), since no captioner's
+// output is rated, and so it holds none from being deleted. Gold items number
 // round(gold_rate × items / (1 − gold_rate)), so that they are gold_rate
 // of all queued items; their images are drawn with the seed from the
 // queued images that have references, cycling when there are more gold
 // items than images; Likert alternates known_good and known_bad. A text of
 // another image is wrong for this one with high probability, not
 // certainty: datasets with near-duplicate images make weaker gold.
-func (p *plan) addGold(ctx context.Context, r selectionReader, captions []models.Caption) error {
+func (p *plan) addGold(ctx context.Context, r selectionReader) error {
 	rate := p.t.GoldRate
 	items := len(p.tasks)
 	n := int(math.Round(rate * float64(items) / (1 - rate)))
@@ -50,18 +50,10 @@ func (p *plan) addGold(ctx context.Context, r selectionReader, captions []models
 		}
 		refsOf[ref.ImageID] = append(refsOf[ref.ImageID], ref)
 	}
-	carriers := map[int64][]models.Caption{} // image → its captions, by ID
-	for _, c := range captions {
-		carriers[c.ImageID] = append(carriers[c.ImageID], c)
-	}
-	need := 1
-	if p.camp.Mode == models.ModePairwise {
-		need = 2
-	}
 	var eligible []int64
 	seen := map[int64]bool{}
 	for _, t := range p.tasks {
-		if !seen[t.image] && len(refsOf[t.image]) > 0 && len(carriers[t.image]) >= need {
+		if !seen[t.image] && len(refsOf[t.image]) > 0 {
 			eligible = append(eligible, t.image)
 		}
 		seen[t.image] = true
@@ -83,11 +75,11 @@ func (p *plan) addGold(ctx context.Context, r selectionReader, captions []models
 			k = len(donors) - 1
 		}
 		other := refsOf[donors[k]][g.intn(len(refsOf[donors[k]]))]
-		cs := carriers[img]
-		t := &planTask{image: img, a: &planSide{shown: cs[0]}}
+		// The sides hold no caption: gold shows its answer's texts.
+		t := &planTask{image: img, a: &planSide{}}
 		if p.camp.Mode == models.ModePairwise {
 			t.kind = models.TaskPair
-			t.b = &planSide{shown: cs[1]}
+			t.b = &planSide{}
 			good, bad, winner := own, other, "a"
 			if g.coin() {
 				good, bad, winner = other, own, "b"

@@ -367,14 +367,18 @@ func checkThresholds(t *testing.T, f *selFixture, th annotation.Thresholds, res 
 		}
 		if task.IsGold {
 			gold++
-			if len(task.Captions) != 0 || task.GoldAnswer.IsNull() {
-				t.Errorf("gold task %d: links %v, answer %s", task.ID, task.Captions, task.GoldAnswer)
+			if len(task.Captions) != 0 || task.GoldAnswer.IsNull() || task.CaptionID != nil || task.CaptionBID != nil {
+				t.Errorf("gold task %d: links %v, captions %v %v, answer %s; want no caption borrowed",
+					task.ID, task.Captions, task.CaptionID, task.CaptionBID, task.GoldAnswer)
 			}
 			checkGold(t, f, task.Task)
 			continue
 		}
 		items++
-		shown := f.captions[task.CaptionID]
+		shown := f.captions[*task.CaptionID]
+		if task.ImageID != shown.ImageID {
+			t.Errorf("task %d: image %d, shows a caption of image %d", task.ID, task.ImageID, shown.ImageID)
+		}
 		key := fmt.Sprint(shown.ImageID, "|", strings.Join(strings.Fields(strings.ToLower(shown.Text)), " "))
 		if task.Kind == models.TaskSingle {
 			if seenText[key] {
@@ -444,10 +448,9 @@ func checkGold(t *testing.T, f *selFixture, task models.Task) {
 	if err := json.Unmarshal(task.GoldAnswer, &ans); err != nil {
 		t.Fatalf("gold task %d: %v", task.ID, err)
 	}
-	carrier := f.captions[task.CaptionID]
 	var image int
 	for i, im := range f.images {
-		if im.ID == carrier.ImageID {
+		if im.ID == task.ImageID {
 			image = i
 		}
 	}
@@ -472,7 +475,7 @@ func checkGold(t *testing.T, f *selFixture, task models.Task) {
 		if ans.Expect.Winner == "b" {
 			good, bad = bad, good
 		}
-		if picture(good) != image || picture(bad) == image || task.CaptionBID == nil || f.captions[*task.CaptionBID].ImageID != carrier.ImageID {
+		if picture(good) != image || picture(bad) == image || task.Kind != models.TaskPair {
 			t.Errorf("gold task %d on image %d: %s", task.ID, image, task.GoldAnswer)
 		}
 	default:
@@ -523,20 +526,17 @@ func TestPreviewEqualsCommit(t *testing.T) {
 				linked := 0
 				for i, task := range tasks {
 					ex := pv.Examples[i]
-					var b int64
-					if task.CaptionBID != nil {
-						b = *task.CaptionBID
-					}
+					a, b := task.Shown()
 					var exB int64
 					if ex.B != nil {
 						exB = ex.B.CaptionID
 					}
-					if task.Position != ex.Position || task.Kind != ex.Kind || task.CaptionID != ex.A.CaptionID || b != exB ||
+					if task.Position != ex.Position || task.Kind != ex.Kind || task.ImageID != ex.ImageID || a != ex.A.CaptionID || b != exB ||
 						task.IsGold != ex.Gold || (task.IsGold && string(task.GoldAnswer) != string(ex.GoldAnswer)) {
 						t.Errorf("task %d: %+v, preview showed %+v", i, task.Task, ex)
 					}
-					if !task.IsGold && f.captions[task.CaptionID].Text != ex.A.Text {
-						t.Errorf("task %d shows %q, preview %q", i, f.captions[task.CaptionID].Text, ex.A.Text)
+					if !task.IsGold && f.captions[a].Text != ex.A.Text {
+						t.Errorf("task %d shows %q, preview %q", i, f.captions[a].Text, ex.A.Text)
 					}
 					linked += len(task.Captions)
 				}
@@ -804,8 +804,8 @@ func TestCommitRules(t *testing.T) {
 				if task.Position != after[1].Position+1+i {
 					t.Errorf("new task at position %d, want %d", task.Position, after[1].Position+1+i)
 				}
-				if task.CaptionID == tasks[0].CaptionID || task.CaptionID == tasks[1].CaptionID {
-					t.Errorf("caption %d queued twice", task.CaptionID)
+				if *task.CaptionID == *tasks[0].CaptionID || *task.CaptionID == *tasks[1].CaptionID {
+					t.Errorf("caption %d queued twice", *task.CaptionID)
 				}
 			}
 			closed := models.StatusClosed

@@ -27,7 +27,7 @@ func seedAdminCampaign(t *testing.T, s *models.Store, name string, images, capti
 	if err := s.InsertImages(ctx, imgs); err != nil {
 		t.Fatal(err)
 	}
-	var captionIDs []int64
+	var captions []models.Caption
 	for k := 0; k < captioners; k++ {
 		capt := &models.Captioner{CampaignID: c.ID, Name: "m", Version: string(rune('0' + k))}
 		if err := s.CreateCaptioner(ctx, capt); err != nil {
@@ -40,12 +40,10 @@ func seedAdminCampaign(t *testing.T, s *models.Store, name string, images, capti
 		if err := s.InsertCaptions(ctx, rows); err != nil {
 			t.Fatal(err)
 		}
-		for _, r := range rows {
-			captionIDs = append(captionIDs, r.ID)
-		}
+		captions = append(captions, rows...)
 	}
 	for i := 0; i < tasks; i++ {
-		task := models.Task{CampaignID: c.ID, Kind: models.TaskSingle, CaptionID: captionIDs[i], RatingsWanted: 1}
+		task := models.Task{CampaignID: c.ID, ImageID: captions[i].ImageID, Kind: models.TaskSingle, CaptionID: &captions[i].ID, RatingsWanted: 1}
 		if err := s.GormDB().Create(&task).Error; err != nil {
 			t.Fatal(err)
 		}
@@ -371,7 +369,7 @@ func BenchmarkListCampaignSummaries(b *testing.B) {
 					}
 					ts := make([]models.Task, tasks)
 					for i := range ts {
-						ts[i] = models.Task{CampaignID: c.ID, Kind: models.TaskSingle, CaptionID: first[i].ID, RatingsWanted: 1, Position: i}
+						ts[i] = models.Task{CampaignID: c.ID, ImageID: first[i].ImageID, Kind: models.TaskSingle, CaptionID: &first[i].ID, RatingsWanted: 1, Position: i}
 					}
 					return tx.GormDB().CreateInBatches(ts, 1000).Error
 				})

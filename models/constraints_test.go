@@ -3,6 +3,8 @@ package models_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -72,9 +74,9 @@ func seedFixture(t *testing.T, s *models.Store) *fixture {
 	must("captioner score", db.Create(&f.captionerScore).Error)
 	f.job = models.EvalJob{CampaignID: f.campaign.ID, Kind: "text", Status: models.JobQueued}
 	must("job", db.Create(&f.job).Error)
-	f.task = models.Task{CampaignID: f.campaign.ID, Kind: models.TaskSingle, CaptionID: f.captionA.ID, RatingsWanted: 1}
+	f.task = models.Task{CampaignID: f.campaign.ID, ImageID: f.image.ID, Kind: models.TaskSingle, CaptionID: &f.captionA.ID, RatingsWanted: 1}
 	must("task", db.Create(&f.task).Error)
-	f.pairTask = models.Task{CampaignID: f.campaign.ID, Kind: models.TaskPair, CaptionID: f.captionA.ID, CaptionBID: &f.captionB.ID, RatingsWanted: 3, Seed: 42}
+	f.pairTask = models.Task{CampaignID: f.campaign.ID, ImageID: f.image.ID, Kind: models.TaskPair, CaptionID: &f.captionA.ID, CaptionBID: &f.captionB.ID, RatingsWanted: 3, Seed: 42}
 	must("pair task", db.Create(&f.pairTask).Error)
 	f.lease = models.Lease{TaskID: f.task.ID, AnnotatorID: f.annotator.ID, ExpiresAt: time.Now().UTC().Add(time.Hour)}
 	must("lease", db.Create(&f.lease).Error)
@@ -144,16 +146,30 @@ func TestConstraints(t *testing.T) {
 				return db.Create(&models.Embedding{ModelKey: "k", Kind: "audio", ContentHash: "h", Dim: 1, Vector: make([]byte, 4)}).Error
 			}, models.ErrInvalid},
 			{"single task has no second caption", func() error {
-				return db.Create(&models.Task{CampaignID: f.campaign.ID, Kind: models.TaskSingle, CaptionID: f.captionA.ID, CaptionBID: &f.captionB.ID, RatingsWanted: 1}).Error
+				return db.Create(&models.Task{CampaignID: f.campaign.ID, ImageID: f.image.ID, Kind: models.TaskSingle, CaptionID: &f.captionA.ID, CaptionBID: &f.captionB.ID, RatingsWanted: 1}).Error
 			}, models.ErrInvalid},
 			{"pair task needs a second caption", func() error {
-				return db.Create(&models.Task{CampaignID: f.campaign.ID, Kind: models.TaskPair, CaptionID: f.captionA.ID, RatingsWanted: 1}).Error
+				return db.Create(&models.Task{CampaignID: f.campaign.ID, ImageID: f.image.ID, Kind: models.TaskPair, CaptionID: &f.captionA.ID, RatingsWanted: 1}).Error
 			}, models.ErrInvalid},
 			{"pair task compares two different captions", func() error {
-				return db.Create(&models.Task{CampaignID: f.campaign.ID, Kind: models.TaskPair, CaptionID: f.captionA.ID, CaptionBID: ptr(f.captionA.ID), RatingsWanted: 1}).Error
+				return db.Create(&models.Task{CampaignID: f.campaign.ID, ImageID: f.image.ID, Kind: models.TaskPair, CaptionID: &f.captionA.ID, CaptionBID: ptr(f.captionA.ID), RatingsWanted: 1}).Error
 			}, models.ErrInvalid},
 			{"task wants at least one rating", func() error {
-				return db.Create(&models.Task{CampaignID: f.campaign.ID, Kind: models.TaskSingle, CaptionID: f.captionA.ID, RatingsWanted: 0}).Error
+				return db.Create(&models.Task{CampaignID: f.campaign.ID, ImageID: f.image.ID, Kind: models.TaskSingle, CaptionID: &f.captionA.ID, RatingsWanted: 0}).Error
+			}, models.ErrInvalid},
+			{"a regular task shows a caption", func() error {
+				return db.Create(&models.Task{CampaignID: f.campaign.ID, ImageID: f.image.ID, Kind: models.TaskSingle, RatingsWanted: 1}).Error
+			}, models.ErrInvalid},
+			{"a gold task borrows no caption", func() error {
+				return db.Create(&models.Task{CampaignID: f.campaign.ID, ImageID: f.image.ID, Kind: models.TaskSingle, CaptionID: &f.captionA.ID,
+					RatingsWanted: 1, IsGold: true, GoldAnswer: models.JSON(`{"kind":"known_good"}`)}).Error
+			}, models.ErrInvalid},
+			{"a gold task carries only its image", func() error {
+				return db.Create(&models.Task{CampaignID: f.campaign.ID, ImageID: f.image.ID, Kind: models.TaskPair,
+					RatingsWanted: 1, IsGold: true, GoldAnswer: models.JSON(`{"kind":"known_pair"}`)}).Error
+			}, nil},
+			{"a task's image exists", func() error {
+				return db.Create(&models.Task{CampaignID: f.campaign.ID, ImageID: 1 << 40, Kind: models.TaskSingle, CaptionID: &f.captionA.ID, RatingsWanted: 1}).Error
 			}, models.ErrInvalid},
 			{"task never holds more ratings than wanted", func() error {
 				return db.Model(&models.Task{}).Where("id = ?", f.task.ID).
@@ -202,14 +218,94 @@ func TestConstraints(t *testing.T) {
 	})
 }
 
-// Deleting a campaign removes everything that belongs to it, keeps the
-// users, and keeps the audit trail with the campaign link cleared.
-func TestCampaignDeleteCascades(t *testing.T) {
+// Human work is never deleted by a cascade: a delete of what a rated task
+// holds (its captions, their captioners, its image, its campaign) is
+// refused, by the store with a message that says what holds it, and by the
+// schema for a raw DELETE; the rating and its task stay.
+func TestDeletesKeepRatings(t *testing.T) {
 	modelstest.ForEach(t, func(t *testing.T, s *models.Store) {
 		f := seedFixture(t, s)
+		ctx := context.Background()
 		db := s.GormDB()
-		if err := db.Exec("DELETE FROM campaigns WHERE id = ?", f.campaign.ID).Error; err != nil {
-			t.Fatalf("delete campaign: %v", err)
+		tests := []struct {
+			name  string
+			store func() error
+			raw   string
+			msg   string
+		}{
+			{"caption", func() error { return s.DeleteCaption(ctx, f.captionA.ID) },
+				"DELETE FROM captions WHERE id = ?", fmt.Sprintf("caption %d has 1 ratings on 1 tasks: archive the campaign", f.captionA.ID)},
+			{"captioner", func() error { return s.DeleteCaptioner(ctx, f.captioner.ID) },
+				"DELETE FROM captioners WHERE id = ?", fmt.Sprintf("captioner %d has 1 ratings on 1 tasks: archive the campaign", f.captioner.ID)},
+			{"image", func() error { return s.DeleteImage(ctx, f.image.ID) },
+				"DELETE FROM images WHERE id = ?", fmt.Sprintf("image %d has 1 ratings on 1 tasks: archive the campaign", f.image.ID)},
+			{"campaign", func() error { return s.DeleteCampaign(ctx, f.campaign.ID) },
+				"DELETE FROM campaigns WHERE id = ?", fmt.Sprintf("campaign %d has 1 ratings on 1 tasks: archive it", f.campaign.ID)},
+			{"task", nil, "DELETE FROM tasks WHERE id = ?", ""},
+		}
+		ids := map[string]int64{"caption": f.captionA.ID, "captioner": f.captioner.ID, "image": f.image.ID,
+			"campaign": f.campaign.ID, "task": f.task.ID}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				if tt.store != nil {
+					err := tt.store()
+					if !errors.Is(err, models.ErrHeld) || !strings.Contains(err.Error(), tt.msg) {
+						t.Errorf("store delete = %v, want ErrHeld saying %q", err, tt.msg)
+					}
+				}
+				if err := models.Classify(db.Exec(tt.raw, ids[tt.name]).Error); !errors.Is(err, models.ErrInvalid) {
+					t.Errorf("%s = %v, want the schema to refuse it (ErrInvalid)", tt.raw, err)
+				}
+				var n int64
+				if err := db.Table("ratings").Where("id = ? AND task_id = ?", f.rating.ID, f.task.ID).Count(&n).Error; err != nil || n != 1 {
+					t.Errorf("the rating is gone (%d, %v)", n, err)
+				}
+				if err := db.Table("tasks").Where("id IN ?", []int64{f.task.ID, f.pairTask.ID}).Count(&n).Error; err != nil || n != 2 {
+					t.Errorf("%d of the 2 tasks left (%v)", n, err)
+				}
+			})
+		}
+		if err := s.DeleteCaptioner(ctx, 1<<40); !errors.Is(err, models.ErrNotFound) {
+			t.Errorf("delete a missing captioner: %v", err)
+		}
+	})
+}
+
+// What no rating holds can be deleted: the unrated tasks that hold it go
+// with it (and their leases and links), the rated ones stay; a campaign
+// without ratings is deleted with everything in it, its audit trail kept
+// with the campaign link cleared, and the users kept.
+func TestDeletesWithoutRatings(t *testing.T) {
+	modelstest.ForEach(t, func(t *testing.T, s *models.Store) {
+		f := seedFixture(t, s)
+		ctx := context.Background()
+		db := s.GormDB()
+		count := func(table string) int64 {
+			t.Helper()
+			var n int64
+			if err := db.Table(table).Count(&n).Error; err != nil {
+				t.Fatalf("count %s: %v", table, err)
+			}
+			return n
+		}
+		// captionB's captioner: only the unrated pair task holds it.
+		if err := s.DeleteCaptioner(ctx, f.captionB.CaptionerID); err != nil {
+			t.Fatalf("delete the captioner of the unrated pair: %v", err)
+		}
+		if got := count("tasks"); got != 1 {
+			t.Errorf("%d tasks after deleting the pair's captioner, want the rated one only", got)
+		}
+		if got := count("captions"); got != 1 {
+			t.Errorf("%d captions left, want 1", got)
+		}
+		if err := s.DeleteCampaign(ctx, f.campaign.ID); !errors.Is(err, models.ErrHeld) {
+			t.Fatalf("delete the rated campaign: %v", err)
+		}
+		if err := db.Exec("DELETE FROM ratings WHERE id = ?", f.rating.ID).Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := s.DeleteCampaign(ctx, f.campaign.ID); err != nil {
+			t.Fatalf("delete a campaign without ratings: %v", err)
 		}
 		tests := []struct {
 			table string
@@ -217,14 +313,10 @@ func TestCampaignDeleteCascades(t *testing.T) {
 		}{
 			{"campaigns", 0}, {"campaign_annotators", 0}, {"images", 0}, {"image_references", 0},
 			{"captioners", 0}, {"captions", 0}, {"scores", 0}, {"captioner_scores", 0}, {"eval_jobs", 0},
-			{"tasks", 0}, {"leases", 0}, {"ratings", 0}, {"users", 2}, {"audit_entries", 1},
+			{"tasks", 0}, {"task_captions", 0}, {"leases", 0}, {"ratings", 0}, {"users", 2}, {"audit_entries", 1},
 		}
 		for _, tt := range tests {
-			var n int64
-			if err := db.Table(tt.table).Count(&n).Error; err != nil {
-				t.Fatalf("count %s: %v", tt.table, err)
-			}
-			if n != tt.want {
+			if n := count(tt.table); n != tt.want {
 				t.Errorf("%s: %d rows after deleting the campaign, want %d", tt.table, n, tt.want)
 			}
 		}
@@ -235,12 +327,7 @@ func TestCampaignDeleteCascades(t *testing.T) {
 		if audit.CampaignID != nil || audit.ActorID == nil || string(audit.After) != `{"k":5}` {
 			t.Errorf("audit entry after the delete = %+v, want campaign cleared, actor and values kept", audit)
 		}
-
 		// A user without ratings can go, and takes their memberships along.
-		var ids []int64
-		if err := db.Table("users").Order("id").Pluck("id", &ids).Error; err != nil || len(ids) != 2 {
-			t.Fatalf("users: %v %v", ids, err)
-		}
 		if err := db.Exec("DELETE FROM users WHERE id = ?", f.annotator.ID).Error; err != nil {
 			t.Errorf("delete a user without ratings: %v", err)
 		}

@@ -8,8 +8,8 @@ import (
 	"time"
 )
 
-// The entity types below mirror the tables of migrations/*/0001_initial.sql
-// column for column; the migrations are the schema, these structs only map it
+// The entity types below mirror the tables of migrations/*/*.sql column
+// for column; the migrations are the schema, these structs only map it
 // (a test checks that every field has its column on both databases).
 
 // Role is what a user may do.
@@ -224,12 +224,17 @@ const (
 
 // Task is a unit of human work: one caption to rate on the rubric, or a pair
 // of captions to compare. RatingsDone counts submitted ratings; the database
-// refuses more than RatingsWanted.
+// refuses more than RatingsWanted. ImageID is the image the task shows. A
+// gold task has no caption (CaptionID and CaptionBID are nil): it shows the
+// texts of its GoldAnswer; a regular one shows CaptionID (and CaptionBID for
+// a pair). Migration 0004 keeps a task with ratings, and the captions and
+// image it holds, from every delete.
 type Task struct {
 	ID            int64    `gorm:"primaryKey" json:"id"`
 	CampaignID    int64    `json:"campaign_id"`
+	ImageID       int64    `json:"image_id"`
 	Kind          TaskKind `json:"kind"`
-	CaptionID     int64    `json:"caption_id"`
+	CaptionID     *int64   `json:"caption_id"`
 	CaptionBID    *int64   `gorm:"column:caption_b_id" json:"caption_b_id"`
 	RatingsWanted int      `json:"ratings_wanted"`
 	RatingsDone   int      `json:"ratings_done"`
@@ -240,6 +245,18 @@ type Task struct {
 	Seed      int64     `json:"seed"`
 	Position  int       `json:"position"`
 	CreatedAt time.Time `json:"created_at"`
+}
+
+// Shown returns the IDs of the captions the task shows, 0 for none: a gold
+// task shows none, a single task no B.
+func (t *Task) Shown() (a, b int64) {
+	if t.CaptionID != nil {
+		a = *t.CaptionID
+	}
+	if t.CaptionBID != nil {
+		b = *t.CaptionBID
+	}
+	return a, b
 }
 
 // Lease is an annotator's claim on a task until ExpiresAt.

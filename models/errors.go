@@ -22,6 +22,10 @@ var (
 	// a column, refused the write (unknown role, malformed JSON, reference to
 	// a missing row, delete of a user who has ratings…).
 	ErrInvalid = errors.New("models: value refused by a database constraint")
+	// ErrHeld: a delete was refused because ratings hold what it would
+	// remove (human work is never deleted, see migration 0004); the message
+	// says what holds it.
+	ErrHeld = errors.New("models: held by ratings")
 )
 
 // PostgreSQL SQLSTATE codes, class 23: integrity constraint violation.
@@ -39,7 +43,7 @@ func classify(err error) error {
 	if err == nil {
 		return nil
 	}
-	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrConflict) || errors.Is(err, ErrInvalid) {
+	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrConflict) || errors.Is(err, ErrInvalid) || errors.Is(err, ErrHeld) {
 		return err
 	}
 	if errors.Is(err, gorm.ErrRecordNotFound) {

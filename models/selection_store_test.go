@@ -81,12 +81,17 @@ func TestTasksWithLinks(t *testing.T) {
 			t.Fatal(err)
 		}
 		b := captions[4].ID
+		task := func(c models.Caption, kind models.TaskKind, wanted, pos int) models.Task {
+			return models.Task{CampaignID: 1, ImageID: c.ImageID, Kind: kind, CaptionID: &c.ID, RatingsWanted: wanted, Seed: 9, Position: pos}
+		}
+		pair := task(captions[1], models.TaskPair, 1, 1)
+		pair.CaptionBID = &b
 		tasks := []models.Task{
-			{CampaignID: 1, Kind: models.TaskSingle, CaptionID: captions[0].ID, RatingsWanted: 2, Seed: 9, Position: 3},
-			{CampaignID: 1, Kind: models.TaskPair, CaptionID: captions[1].ID, CaptionBID: &b, RatingsWanted: 1, Seed: 9, Position: 1},
-			{CampaignID: 1, Kind: models.TaskSingle, CaptionID: captions[2].ID, RatingsWanted: 1, Seed: 9, Position: 2, IsGold: true,
+			task(captions[0], models.TaskSingle, 2, 3),
+			pair,
+			{CampaignID: 1, ImageID: captions[2].ImageID, Kind: models.TaskSingle, RatingsWanted: 1, Seed: 9, Position: 2, IsGold: true,
 				GoldAnswer: models.JSON(`{"kind":"known_good"}`)},
-			{CampaignID: 1, Kind: models.TaskSingle, CaptionID: captions[3].ID, RatingsWanted: 1, Seed: 9, Position: 4},
+			task(captions[3], models.TaskSingle, 1, 4),
 		}
 		links := [][]models.TaskCaption{
 			{{CaptionID: captions[0].ID}, {CaptionID: captions[5].ID}},
@@ -107,7 +112,7 @@ func TestTasksWithLinks(t *testing.T) {
 			t.Errorf("links %+v", got)
 		}
 		// A link to a missing caption: nothing of the batch remains.
-		bad := []models.Task{{CampaignID: 1, Kind: models.TaskSingle, CaptionID: captions[0].ID, RatingsWanted: 1}}
+		bad := []models.Task{task(captions[0], models.TaskSingle, 1, 0)}
 		if err := s.InsertTasks(ctx, bad, [][]models.TaskCaption{{{CaptionID: 99999}}}); !errors.Is(err, models.ErrInvalid) {
 			t.Errorf("bad link: %v", err)
 		}

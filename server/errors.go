@@ -104,6 +104,8 @@ func (s *Server) toAPIError(err error) *apiError {
 		return &apiError{Status: http.StatusNotFound, Code: "not_found", Message: "not found"}
 	case errors.Is(err, models.ErrConflict):
 		return &apiError{Status: http.StatusConflict, Code: "conflict", Message: err.Error()}
+	case errors.Is(err, models.ErrHeld): // ratings hold what the delete would remove
+		return &apiError{Status: http.StatusConflict, Code: "held_by_ratings", Message: err.Error()}
 	case errors.As(err, &he):
 		msg := http.StatusText(he.Code)
 		if m, ok := he.Message.(string); ok && he.Code < 500 {
