@@ -170,11 +170,16 @@ type SelectionCounts struct {
 	RatingsNeeded         int `json:"ratings_needed"`
 	// ExistingTasks are the campaign's tasks now; with Replace, the
 	// touched ones are kept (KeptTasks) and the others deleted
-	// (ReplacedTasks). AlreadyQueued counts items a kept task shows.
+	// (ReplacedTasks). AlreadyQueued counts items a kept task stands for
+	// already (the same texts of the same image, whichever captions it
+	// shows); LinkedToKept counts the captions of such items that a kept
+	// task did not stand for yet and is linked to, so that its ratings
+	// count for them too.
 	ExistingTasks int `json:"existing_tasks"`
 	KeptTasks     int `json:"kept_tasks"`
 	ReplacedTasks int `json:"replaced_tasks"`
 	AlreadyQueued int `json:"already_queued"`
+	LinkedToKept  int `json:"linked_to_kept"`
 }
 
 // QueuedExample is one task as the preview shows it to the lead.
@@ -300,7 +305,7 @@ func (s *Selection) Commit(ctx context.Context, actorID, campaignID int64, opts 
 			return fmt.Errorf("%w: the selection changed since the preview (fingerprint %s, now %s): preview again",
 				ErrConflict, opts.Fingerprint, p.fingerprint)
 		}
-		if len(p.tasks) == 0 {
+		if len(p.tasks) == 0 && len(p.keptLinks) == 0 {
 			return &ValidationError{What: "selection", Problems: []Problem{{Where: "thresholds",
 				Message: "nothing to queue: " + p.emptyReason()}}}
 		}
@@ -312,6 +317,9 @@ func (s *Selection) Commit(ctx context.Context, actorID, campaignID int64, opts 
 		}
 		tasks, links := p.rows()
 		if err := tx.InsertTasks(ctx, tasks, links); err != nil {
+			return err
+		}
+		if err := tx.LinkTaskCaptions(ctx, p.keptLinks); err != nil {
 			return err
 		}
 		pv := p.preview(DefaultExamples)
@@ -374,6 +382,9 @@ type plan struct {
 	// basePosition is the first queue position of the new tasks: 1, or
 	// after the last kept task.
 	basePosition int
+	// keptLinks are the links a replace adds to kept tasks (see
+	// applyExisting).
+	keptLinks []models.TaskCaption
 }
 
 // planSide is one side of a task: the shown caption and every caption the
@@ -583,6 +594,7 @@ func (p *plan) fingerprintOf(replace bool) string {
 		a, b := t.Shown()
 		fmt.Fprintf(h, "%d %s %d %d %d %d %t %s %v\n", t.Position, t.Kind, t.ImageID, a, b, t.RatingsWanted, t.IsGold, t.GoldAnswer, links[i])
 	}
+	fmt.Fprintf(h, "kept links %v\n", p.keptLinks)
 	return hex.EncodeToString(h.Sum(nil))[:32]
 }
 

@@ -156,10 +156,13 @@ func (s *Store) SelectionReferences(ctx context.Context, campaignID int64) ([]Re
 	return out, nil
 }
 
-// TaskWithCaptions is a task with its caption links.
+// TaskWithCaptions is a task with its caption links and the texts of the
+// captions it shows ("" for none: a gold task, a single task's B).
 type TaskWithCaptions struct {
 	Task
 	Captions []TaskCaption `json:"captions"`
+	TextA    string        `json:"text_a"`
+	TextB    string        `json:"text_b"`
 	// Touched: the task has a rating or a lease that has not expired; a
 	// replacement of the queue keeps it.
 	Touched bool `json:"touched"`
@@ -170,12 +173,15 @@ type TaskWithCaptions struct {
 func (s *Store) CampaignTasks(ctx context.Context, campaignID int64, now time.Time) ([]TaskWithCaptions, error) {
 	var rows []struct {
 		Task
-		Touched bool
+		TextA, TextB string
+		Touched      bool
 	}
-	err := s.conn(ctx).Raw(`SELECT t.*, (t.ratings_done > 0
+	err := s.conn(ctx).Raw(`SELECT t.*, COALESCE(ca.text, '') AS text_a, COALESCE(cb.text, '') AS text_b,
+			(t.ratings_done > 0
 			OR EXISTS (SELECT 1 FROM ratings r WHERE r.task_id = t.id)
 			OR EXISTS (SELECT 1 FROM leases l WHERE l.task_id = t.id AND l.expires_at > ?)) AS touched
-		FROM tasks t WHERE t.campaign_id = ? ORDER BY t.position, t.id`, now.UTC(), campaignID).Scan(&rows).Error
+		FROM tasks t LEFT JOIN captions ca ON ca.id = t.caption_id LEFT JOIN captions cb ON cb.id = t.caption_b_id
+		WHERE t.campaign_id = ? ORDER BY t.position, t.id`, now.UTC(), campaignID).Scan(&rows).Error
 	if err != nil {
 		return nil, wrap(err, "tasks of campaign %d", campaignID)
 	}
@@ -191,7 +197,7 @@ func (s *Store) CampaignTasks(ctx context.Context, campaignID int64, now time.Ti
 	}
 	out := make([]TaskWithCaptions, len(rows))
 	for i, r := range rows {
-		out[i] = TaskWithCaptions{Task: r.Task, Captions: byTask[r.ID], Touched: r.Touched}
+		out[i] = TaskWithCaptions{Task: r.Task, Captions: byTask[r.ID], TextA: r.TextA, TextB: r.TextB, Touched: r.Touched}
 		if out[i].Captions == nil {
 			out[i].Captions = []TaskCaption{}
 		}
@@ -248,6 +254,22 @@ func (s *Store) InsertTasks(ctx context.Context, tasks []Task, links [][]TaskCap
 	})
 	if err != nil {
 		return wrap(err, "insert %d tasks", len(tasks))
+	}
+	return nil
+}
+
+// LinkTaskCaptions adds caption links to existing tasks, all or none. A
+// link that exists already is ErrConflict, a missing task or caption
+// ErrInvalid.
+func (s *Store) LinkTaskCaptions(ctx context.Context, links []TaskCaption) error {
+	if len(links) == 0 {
+		return nil
+	}
+	err := s.InTx(ctx, func(tx *Store) error {
+		return tx.conn(ctx).CreateInBatches(links, bulkRows).Error
+	})
+	if err != nil {
+		return wrap(err, "link %d captions to tasks", len(links))
 	}
 	return nil
 }

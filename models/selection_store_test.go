@@ -111,6 +111,21 @@ func TestTasksWithLinks(t *testing.T) {
 			len(got[1].Captions) != 0 || len(got[2].Captions) != 2 || string(got[1].GoldAnswer) != `{"kind":"known_good"}` {
 			t.Errorf("links %+v", got)
 		}
+		if got[0].TextA != captions[1].Text || got[0].TextB != captions[4].Text || got[1].TextA != "" || got[2].TextB != "" {
+			t.Errorf("shown texts %q/%q, gold %q, single B %q", got[0].TextA, got[0].TextB, got[1].TextA, got[2].TextB)
+		}
+		// Links added to an existing task; one that exists is a conflict
+		// and nothing of its batch is kept.
+		if err := s.LinkTaskCaptions(ctx, []models.TaskCaption{{TaskID: tasks[3].ID, CaptionID: captions[5].ID}}); err != nil {
+			t.Fatal(err)
+		}
+		dup := []models.TaskCaption{{TaskID: tasks[3].ID, CaptionID: captions[4].ID}, {TaskID: tasks[3].ID, CaptionID: captions[5].ID}}
+		if err := s.LinkTaskCaptions(ctx, dup); !errors.Is(err, models.ErrConflict) {
+			t.Errorf("link twice: %v", err)
+		}
+		if got, _ := s.CampaignTasks(ctx, 1, time.Now()); len(got[3].Captions) != 1 {
+			t.Errorf("task links after a refused batch: %+v", got[3].Captions)
+		}
 		// A link to a missing caption: nothing of the batch remains.
 		bad := []models.Task{task(captions[0], models.TaskSingle, 1, 0)}
 		if err := s.InsertTasks(ctx, bad, [][]models.TaskCaption{{{CaptionID: 99999}}}); !errors.Is(err, models.ErrInvalid) {

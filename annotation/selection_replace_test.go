@@ -1,0 +1,141 @@
+package annotation_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"capeval/annotation"
+	"capeval/models"
+)
+
+// TestReplaceComparesEveryCaption: a replace recognises an item a kept
+// task already stands for by every caption of each side (the same text of
+// the same image), not by the caption it happens to show. After a
+// re-scoring another captioner's caption of the same text leads its group
+// and is the one a new plan shows; the item must not be queued again, and
+// the captions of that text the kept task did not stand for yet are linked
+// to it, so that its rating counts for them as it would have in one
+// selection.
+func TestReplaceComparesEveryCaption(t *testing.T) {
+	norm := func(s string) string { return strings.Join(strings.Fields(strings.ToLower(s)), " ") }
+	tests := []struct {
+		name    string
+		mode    models.CampaignMode
+		cider   []float64
+		first   string
+		rated   []int // fixture image indices whose tasks get a rating
+		rescore map[int]float64
+		second  string
+		// already is how many planned items the kept tasks stand for.
+		already int
+	}{
+		{
+			// m0 alone first; m1 writes m0's text on images 0 and 5. Then m1
+			// ranks first, so its caption leads the shared groups.
+			name: "likert", mode: models.ModeLikert, cider: []float64{0.9, 0.8},
+			first: `{"top_k":1}`, rated: []int{0, 5},
+			rescore: map[int]float64{0: 0.75}, second: `{"top_k":2}`, already: 2,
+		},
+		{
+			// m0 against m2 first (m2 skips images 0, 3, 6, 9); then m1, who
+			// writes m0's text on image 5, ranks first and its caption leads
+			// side A of the pair on image 5.
+			name: "pairwise", mode: models.ModePairwise, cider: []float64{0.9, 0.5, 0.8},
+			first: `{"top_k":2}`, rated: []int{5},
+			rescore: map[int]float64{1: 0.95}, second: `{"top_k":3}`, already: 1,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, raw := newStoreWithSQL(t, models.DialectSQLite)
+			ctx := context.Background()
+			f := newSelFixture(t, s, selSpec{mode: tt.mode, images: 10, cider: tt.cider})
+			f.setThresholds(t, tt.first)
+			if _, err := f.svc.Commit(ctx, f.lead.ID, f.camp.ID, annotation.CommitOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			ann := &models.User{Email: "ann@example.com", Role: models.RoleAnnotator}
+			if err := s.CreateUser(ctx, ann); err != nil {
+				t.Fatal(err)
+			}
+			ratedIDs := map[int64]bool{}
+			for _, task := range f.tasks(t) {
+				for _, i := range tt.rated {
+					if task.ImageID == f.images[i].ID {
+						ratedIDs[task.ID] = true
+						if _, err := raw.ExecContext(ctx, "INSERT INTO ratings (task_id, annotator_id, answers, client_id) VALUES ($1, $2, '{}', $3)",
+							task.ID, ann.ID, fmt.Sprint("c", task.ID)); err != nil {
+							t.Fatal(err)
+						}
+						if _, err := raw.ExecContext(ctx, "UPDATE tasks SET ratings_done = 1 WHERE id = $1", task.ID); err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
+			}
+			if len(ratedIDs) != len(tt.rated) {
+				t.Fatalf("rated %d tasks, want %d", len(ratedIDs), len(tt.rated))
+			}
+			var rescored []models.CaptionerScore
+			for k, v := range tt.rescore {
+				rescored = append(rescored, models.CaptionerScore{CaptionerID: f.caps[k].ID, Metric: "CIDEr", Value: v, N: 10})
+			}
+			if err := s.PutCaptionerScores(ctx, rescored); err != nil {
+				t.Fatal(err)
+			}
+			f.setThresholds(t, tt.second)
+			pv, err := f.svc.Preview(ctx, f.camp.ID, annotation.PreviewOptions{Replace: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := f.svc.Commit(ctx, f.lead.ID, f.camp.ID, annotation.CommitOptions{Replace: true, Fingerprint: pv.Fingerprint})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Counts.AlreadyQueued != tt.already {
+				t.Errorf("already queued %d, want %d", res.Counts.AlreadyQueued, tt.already)
+			}
+
+			// No two tasks stand for the same texts of an image.
+			seen := map[string]int64{}
+			for _, task := range f.tasks(t) {
+				a, b := task.Shown()
+				texts := []string{norm(f.captions[a].Text)}
+				if b != 0 {
+					texts = append(texts, norm(f.captions[b].Text))
+					slices.Sort(texts)
+				}
+				key := fmt.Sprint(task.ImageID, texts)
+				if other, ok := seen[key]; ok {
+					t.Errorf("tasks %d and %d both stand for %s", other, task.ID, key)
+				}
+				seen[key] = task.ID
+				if !ratedIDs[task.ID] {
+					continue
+				}
+				// The kept task stands for every kept captioner's caption of
+				// its texts, each on the side of its text.
+				linked := map[int64]int{}
+				for _, l := range task.Captions {
+					linked[l.CaptionID] = l.Side
+				}
+				for _, c := range f.captions {
+					if c.ImageID != task.ImageID {
+						continue
+					}
+					for side, shown := range []int64{a, b} {
+						if shown != 0 && norm(c.Text) == norm(f.captions[shown].Text) {
+							if got, ok := linked[c.ID]; !ok || got != side {
+								t.Errorf("kept task %d: caption %d (%s, %q) not linked on side %d: links %v",
+									task.ID, c.ID, f.capName(c.CaptionerID), c.Text, side, task.Captions)
+							}
+						}
+					}
+				}
+			}
+		})
+	}
+}
