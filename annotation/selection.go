@@ -80,6 +80,10 @@ type Selection struct {
 	campaigns ThresholdsSetter
 	log       *slog.Logger
 	now       func() time.Time
+	// beforeDelete, when set, runs inside Commit between the plan (which
+	// read the campaign's tasks) and the delete of the untouched ones:
+	// tests take a lease or give a rating there.
+	beforeDelete func(ctx context.Context)
 }
 
 // NewSelection returns the selection service. campaigns stores thresholds
@@ -292,6 +296,13 @@ func (s *Selection) Commit(ctx context.Context, actorID, campaignID int64, opts 
 		if err != nil {
 			return err
 		}
+		if opts.Replace {
+			// Nothing may touch a task between the plan's read of which are
+			// touched and the delete of the others.
+			if err := tx.LockCampaignTasks(ctx, camp.ID); err != nil {
+				return err
+			}
+		}
 		p, err := planSelection(ctx, tx, camp, t, opts.Replace, now)
 		if err != nil {
 			return err
@@ -309,10 +320,20 @@ func (s *Selection) Commit(ctx context.Context, actorID, campaignID int64, opts 
 			return &ValidationError{What: "selection", Problems: []Problem{{Where: "thresholds",
 				Message: "nothing to queue: " + p.emptyReason()}}}
 		}
+		if s.beforeDelete != nil {
+			s.beforeDelete(ctx)
+		}
 		var deleted int64
-		if opts.Replace && c.ExistingTasks > 0 {
-			if deleted, err = tx.DeleteUntouchedTasks(ctx, camp.ID, now); err != nil {
+		if opts.Replace && len(p.replaced) > 0 {
+			if deleted, err = tx.DeleteUntouchedTasks(ctx, camp.ID, p.replaced, now); err != nil {
 				return err
+			}
+			// Only the planned tasks, and only while untouched: a task
+			// leased or rated since the plan is kept, and the plan, which
+			// did not know it, is not committed.
+			if deleted != int64(len(p.replaced)) {
+				return fmt.Errorf("%w: %d of the %d untouched tasks of campaign %q were leased or rated while the selection was committed: preview again",
+					ErrConflict, int64(len(p.replaced))-deleted, len(p.replaced), camp.Name)
 			}
 		}
 		tasks, links := p.rows()
@@ -382,9 +403,10 @@ type plan struct {
 	// basePosition is the first queue position of the new tasks: 1, or
 	// after the last kept task.
 	basePosition int
-	// keptLinks are the links a replace adds to kept tasks (see
-	// applyExisting).
+	// keptLinks are the links a replace adds to kept tasks, replaced the
+	// untouched tasks it deletes (see applyExisting).
 	keptLinks []models.TaskCaption
+	replaced  []int64
 }
 
 // planSide is one side of a task: the shown caption and every caption the

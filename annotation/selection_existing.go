@@ -56,6 +56,7 @@ func (p *plan) applyExisting(ctx context.Context, r selectionReader, replace boo
 	kept := map[itemKey]*keptItem{}
 	for _, t := range existing {
 		if !t.Touched {
+			p.replaced = append(p.replaced, t.ID)
 			continue
 		}
 		p.counts.KeptTasks++

@@ -2,6 +2,7 @@ package annotation_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -134,6 +135,103 @@ func TestReplaceComparesEveryCaption(t *testing.T) {
 							}
 						}
 					}
+				}
+			}
+		})
+	}
+}
+
+// TestReplaceRaceOnPostgres: on PostgreSQL a commit's statements each see
+// their own snapshot, so a lease or a rating taken between the plan (which
+// read which tasks are touched) and the delete of the untouched ones used
+// to be ignored: the task it holds was either deleted with it or kept while
+// its item was queued again. The hook takes one there, from another
+// connection, as the queue would: it locks the task for its key
+// (NOWAIT, so that the test never waits) and inserts the row. Either the
+// commit holds the campaign's tasks and nothing can be taken until it ends,
+// or what was taken is kept and the commit is refused; never a deleted
+// lease or rating, nor an item queued twice.
+func TestReplaceRaceOnPostgres(t *testing.T) {
+	for _, take := range []string{"lease", "rating"} {
+		t.Run(take, func(t *testing.T) {
+			s, raw := newStoreWithSQL(t, models.DialectPostgres)
+			ctx := context.Background()
+			f := newSelFixture(t, s, selSpec{mode: models.ModeLikert, images: 10, cider: sixCaptioners})
+			f.setThresholds(t, `{"top_k":2,"images":{"count":4}}`)
+			if _, err := f.svc.Commit(ctx, f.lead.ID, f.camp.ID, annotation.CommitOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			before := f.tasks(t)
+			victim := before[0].ID
+			ann := &models.User{Email: "ann@example.com", Role: models.RoleAnnotator}
+			if err := s.CreateUser(ctx, ann); err != nil {
+				t.Fatal(err)
+			}
+			f.setThresholds(t, `{"top_k":3,"images":{"count":4}}`)
+			pv, err := f.svc.Preview(ctx, f.camp.ID, annotation.PreviewOptions{Replace: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			taken := false
+			f.svc.SetBeforeDelete(func(ctx context.Context) {
+				tx, err := raw.BeginTx(ctx, nil)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				defer tx.Rollback()
+				if _, err := tx.ExecContext(ctx, "SELECT 1 FROM tasks WHERE id = $1 FOR KEY SHARE NOWAIT", victim); err != nil {
+					if !strings.Contains(err.Error(), "55P03") {
+						t.Errorf("lock task %d: %v, want it held by the commit (55P03) or free", victim, err)
+					}
+					return
+				}
+				q := "INSERT INTO leases (task_id, annotator_id, expires_at) VALUES ($1, $2, now() + interval '1 hour')"
+				if take == "rating" {
+					q = "INSERT INTO ratings (task_id, annotator_id, answers, client_id) VALUES ($1, $2, '{}', 'race')"
+				}
+				if _, err := tx.ExecContext(ctx, q, victim, ann.ID); err != nil {
+					t.Errorf("take a %s on task %d: %v", take, victim, err)
+					return
+				}
+				if err := tx.Commit(); err != nil {
+					t.Errorf("commit the %s: %v", take, err)
+					return
+				}
+				taken = true
+			})
+			res, err := f.svc.Commit(ctx, f.lead.ID, f.camp.ID, annotation.CommitOptions{Replace: true, Fingerprint: pv.Fingerprint})
+			after := f.tasks(t)
+			if taken {
+				// What was taken must survive, and the plan that did not
+				// know of it must not be committed.
+				var n int
+				if err := raw.QueryRowContext(ctx, "SELECT count(*) FROM "+take+"s WHERE task_id = $1", victim).Scan(&n); err != nil || n != 1 {
+					t.Errorf("the %s taken on task %d between the plan and the delete: %d rows left (%v)", take, victim, n, err)
+				}
+				if !errors.Is(err, annotation.ErrConflict) {
+					deleted, created := int64(0), 0
+					if res != nil {
+						deleted, created = res.Deleted, res.Created
+					}
+					t.Fatalf("commit after a %s was taken on a task the plan replaces: deleted %d of the %d planned, created %d, err %v; want ErrConflict and nothing changed",
+						take, deleted, pv.Counts.ReplacedTasks, created, err)
+				}
+				if len(after) != len(before) {
+					t.Errorf("%d tasks after a refused commit, want the %d of before", len(after), len(before))
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Deleted != int64(pv.Counts.ReplacedTasks) || len(after) != pv.Counts.KeptTasks+res.Created {
+				t.Errorf("deleted %d, created %d, %d tasks; the preview planned to delete %d and keep %d",
+					res.Deleted, res.Created, len(after), pv.Counts.ReplacedTasks, pv.Counts.KeptTasks)
+			}
+			for _, task := range after {
+				if task.ID == victim {
+					t.Errorf("task %d was replaced by the plan but is still there", victim)
 				}
 			}
 		})

@@ -205,18 +205,42 @@ func (s *Store) CampaignTasks(ctx context.Context, campaignID int64, now time.Ti
 	return out, nil
 }
 
-// DeleteUntouchedTasks deletes the campaign's tasks that have no rating and
-// no lease that has not expired (their links and expired leases go with
-// them) and returns how many it deleted. Tasks with ratings are never
-// deleted.
-func (s *Store) DeleteUntouchedTasks(ctx context.Context, campaignID int64, now time.Time) (int64, error) {
-	res := s.conn(ctx).Exec(`DELETE FROM tasks WHERE campaign_id = ? AND ratings_done = 0
-		AND NOT EXISTS (SELECT 1 FROM ratings r WHERE r.task_id = tasks.id)
-		AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.task_id = tasks.id AND l.expires_at > ?)`, campaignID, now.UTC())
-	if res.Error != nil {
-		return 0, wrap(res.Error, "delete untouched tasks of campaign %d", campaignID)
+// LockCampaignTasks locks the campaign's tasks until the transaction
+// ends, so that between a read of which tasks are touched and the delete
+// of the others no lease or rating can be taken on them (each takes a key
+// share lock on its task) nor a task change. On PostgreSQL each statement
+// of a transaction sees its own snapshot: without the lock the delete
+// would act on a state the read never saw. SQLite transactions hold the
+// database's write lock from BEGIN already. Call it inside InTx.
+func (s *Store) LockCampaignTasks(ctx context.Context, campaignID int64) error {
+	if s.dialect != DialectPostgres {
+		return nil
 	}
-	return res.RowsAffected, nil
+	if err := s.conn(ctx).Exec(`SELECT id FROM tasks WHERE campaign_id = ? FOR UPDATE`, campaignID).Error; err != nil {
+		return wrap(err, "lock the tasks of campaign %d", campaignID)
+	}
+	return nil
+}
+
+// DeleteUntouchedTasks deletes the given tasks of the campaign that have no
+// rating and no lease that has not expired at now (their links and expired
+// leases go with them), in one statement per chunk of IDs, and returns how
+// many it deleted. A task that was touched since the caller read it is
+// left alone, so fewer than len(ids) deleted means the caller's picture is
+// stale. Tasks with ratings are never deleted.
+func (s *Store) DeleteUntouchedTasks(ctx context.Context, campaignID int64, ids []int64, now time.Time) (int64, error) {
+	var n int64
+	for start := 0; start < len(ids); start += bulkRows {
+		chunk := ids[start:min(start+bulkRows, len(ids))]
+		res := s.conn(ctx).Exec(`DELETE FROM tasks WHERE campaign_id = ? AND id IN ? AND ratings_done = 0
+			AND NOT EXISTS (SELECT 1 FROM ratings r WHERE r.task_id = tasks.id)
+			AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.task_id = tasks.id AND l.expires_at > ?)`, campaignID, chunk, now.UTC())
+		if res.Error != nil {
+			return n, wrap(res.Error, "delete untouched tasks of campaign %d", campaignID)
+		}
+		n += res.RowsAffected
+	}
+	return n, nil
 }
 
 // InsertTasks inserts tasks in batches, sets each one's ID, then inserts

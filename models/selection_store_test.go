@@ -163,7 +163,20 @@ func TestTasksWithLinks(t *testing.T) {
 		if !touched[tasks[0].ID] || !touched[tasks[1].ID] || touched[tasks[2].ID] || touched[tasks[3].ID] {
 			t.Errorf("touched %v", touched)
 		}
-		n, err := s.DeleteUntouchedTasks(ctx, 1, now)
+		// Only the given tasks of the campaign, and only the untouched ones
+		// among them; the lock is a no-op on SQLite and holds on PostgreSQL.
+		all := []int64{tasks[0].ID, tasks[1].ID, tasks[2].ID, tasks[3].ID}
+		if n, err := s.DeleteUntouchedTasks(ctx, 2, all, now); err != nil || n != 0 {
+			t.Fatalf("deleted %d, %v from another campaign; want 0", n, err)
+		}
+		var n int64
+		err = s.InTx(ctx, func(tx *models.Store) error {
+			if err := tx.LockCampaignTasks(ctx, 1); err != nil {
+				return err
+			}
+			n, err = tx.DeleteUntouchedTasks(ctx, 1, all, now)
+			return err
+		})
 		if err != nil || n != 2 {
 			t.Fatalf("deleted %d, %v; want 2", n, err)
 		}
@@ -172,7 +185,7 @@ func TestTasksWithLinks(t *testing.T) {
 			t.Errorf("after delete: %+v", got)
 		}
 		// Once the lease has expired, the leased task is untouched too.
-		if n, err := s.DeleteUntouchedTasks(ctx, 1, now.Add(2*time.Hour)); err != nil || n != 1 {
+		if n, err := s.DeleteUntouchedTasks(ctx, 1, all, now.Add(2*time.Hour)); err != nil || n != 1 {
 			t.Errorf("deleted %d, %v; want the formerly leased task", n, err)
 		}
 	})
