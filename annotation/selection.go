@@ -116,6 +116,10 @@ type CommitOptions struct {
 	// Fingerprint, when set, must equal the preview's: the commit is
 	// refused if the data or thresholds changed since.
 	Fingerprint string
+	// Thresholds, when not nil, are validated and stored (audited) in the
+	// commit's transaction, then committed: a refused commit leaves the
+	// stored thresholds as they were.
+	Thresholds models.JSON
 }
 
 // SelectionPreview is what a commit would queue.
@@ -280,7 +284,8 @@ func (s *Selection) Preview(ctx context.Context, campaignID int64, opts PreviewO
 // tasks and their caption links in one transaction, with an audit entry:
 // exactly what Preview showed for the same data and thresholds. A campaign
 // that has tasks is refused (ErrConflict) unless opts.Replace; a closed
-// campaign always is.
+// campaign always is. With opts.Thresholds the commit stores them first, in
+// the same transaction.
 func (s *Selection) Commit(ctx context.Context, actorID, campaignID int64, opts CommitOptions) (*SelectionResult, error) {
 	now := s.now()
 	var res *SelectionResult
@@ -291,6 +296,16 @@ func (s *Selection) Commit(ctx context.Context, actorID, campaignID int64, opts 
 		}
 		if camp.Status == models.StatusClosed {
 			return fmt.Errorf("%w: campaign %q is closed: its queue can no longer change", ErrConflict, camp.Name)
+		}
+		if opts.Thresholds != nil {
+			// Through the campaign service's rules and audit, on this
+			// transaction: stored only if the commit is.
+			if err := NewCampaigns(tx, s.log).SetThresholds(ctx, actorID, camp.ID, opts.Thresholds); err != nil {
+				return err
+			}
+			if camp, err = campaignOf(ctx, tx, campaignID, false); err != nil {
+				return err
+			}
 		}
 		t, err := ParseThresholds(camp.Thresholds, camp.Mode, camp.ID)
 		if err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"capeval/annotation"
 	"capeval/models"
+	"capeval/models/modelstest"
 )
 
 // TestReplaceComparesEveryCaption: a replace recognises an item a kept
@@ -233,6 +234,59 @@ func TestReplaceRaceOnPostgres(t *testing.T) {
 				if task.ID == victim {
 					t.Errorf("task %d was replaced by the plan but is still there", victim)
 				}
+			}
+		})
+	}
+}
+
+// TestCommitWithThresholds: thresholds given to a commit are stored in its
+// transaction: a refused commit leaves the stored ones and the audit log as
+// they were; an accepted one stores them (audited) and plans with them.
+func TestCommitWithThresholds(t *testing.T) {
+	s := modelstest.NewStore(t)
+	ctx := context.Background()
+	f := newSelFixture(t, s, selSpec{mode: models.ModeLikert, images: 6, cider: sixCaptioners})
+	f.setThresholds(t, `{"top_k":2}`)
+	if _, err := f.svc.Commit(ctx, f.lead.ID, f.camp.ID, annotation.CommitOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	stored := func() (string, int) {
+		t.Helper()
+		c, err := s.CampaignByID(ctx, f.camp.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		log, err := s.AuditLog(ctx, f.camp.ID, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(c.Thresholds), len(log)
+	}
+	th0, log0 := stored()
+	tests := []struct {
+		name    string
+		opts    annotation.CommitOptions
+		want    error
+		wantTh  string
+		wantLog int
+	}{
+		{"refused: tasks exist", annotation.CommitOptions{Thresholds: models.JSON(`{"top_k":3}`)}, annotation.ErrConflict, th0, log0},
+		{"refused: stale fingerprint", annotation.CommitOptions{Replace: true, Fingerprint: "stale", Thresholds: models.JSON(`{"top_k":3}`)},
+			annotation.ErrConflict, th0, log0},
+		{"refused: invalid", annotation.CommitOptions{Replace: true, Thresholds: models.JSON(`{"top_k":-1}`)}, annotation.ErrInvalid, th0, log0},
+		{"stored with the commit", annotation.CommitOptions{Replace: true, Thresholds: models.JSON(`{"top_k":3}`)}, nil, `{"top_k":3}`, log0 + 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := f.svc.Commit(ctx, f.lead.ID, f.camp.ID, tt.opts)
+			if !errors.Is(err, tt.want) || (tt.want == nil) != (err == nil) {
+				t.Fatalf("commit = %v, want %v", err, tt.want)
+			}
+			if th, n := stored(); th != tt.wantTh || n != tt.wantLog {
+				t.Errorf("stored thresholds %s with %d audit entries, want %s with %d", th, n, tt.wantTh, tt.wantLog)
+			}
+			if err == nil && (res.Thresholds.TopK != 3 || res.Counts.CaptionersKept != 3) {
+				t.Errorf("the commit planned with top_k %d (%d kept), want the new thresholds", res.Thresholds.TopK, res.Counts.CaptionersKept)
 			}
 		})
 	}
