@@ -151,6 +151,8 @@ func (r *Runner) work(ctx context.Context, workerID string) {
 	for ctx.Err() == nil {
 		j, err := r.store.ClaimJob(ctx, workerID, time.Now().Add(-r.opts.StaleAfter))
 		if err == nil {
+			// execute has logged the error with the job's attributes; a worker
+			// has no caller to return it to, and goes on with the queue.
 			_ = r.execute(ctx, j, workerID, nil)
 			continue
 		}
@@ -208,8 +210,9 @@ type run struct {
 	onStep func(*models.EvalJob)
 }
 
-// execute runs a claimed job and records how it ended. It returns an error
-// only when the end could not be recorded.
+// execute runs a claimed job and records how it ended. It returns (and
+// logs) an error only when the end could not be recorded: the job's
+// failure or end, or at shutdown its progress or its release.
 func (r *Runner) execute(ctx context.Context, j *models.EvalJob, workerID string, onStep func(*models.EvalJob)) error {
 	log := r.log.With("job", j.ID, "campaign", j.CampaignID, "kind", j.Kind, "worker", workerID)
 	log.Info("autoeval: job claimed", "attempt", j.Attempts, "done", j.Done, "total", j.Total)
@@ -263,8 +266,18 @@ func (r *Runner) execute(ctx context.Context, j *models.EvalJob, workerID string
 			return nil
 		}
 		// Shutdown: hand the job back at once; its stored scores are kept.
-		if rerr := r.store.JobHeartbeat(bg, j.ID, workerID, p); rerr == nil {
-			rerr = r.store.ReleaseJob(bg, j.ID, workerID)
+		// The release is tried even when the progress could not be written:
+		// a resumed job counts what is done from the stored scores, and a job
+		// left running waits for its heartbeat to go stale.
+		herr := r.store.JobHeartbeat(bg, j.ID, workerID, p)
+		rerr := r.store.ReleaseJob(bg, j.ID, workerID)
+		if errors.Is(herr, models.ErrJobLost) || errors.Is(rerr, models.ErrJobLost) {
+			log.Info("autoeval: job stopped at shutdown: cancelled or taken over", "done", p.Done)
+			return nil
+		}
+		if err := errors.Join(herr, rerr); err != nil {
+			log.Error("autoeval: hand the job back at shutdown", "done", p.Done, "err", err)
+			return fmt.Errorf("autoeval: hand job %d back at shutdown: %w", j.ID, err)
 		}
 		log.Info("autoeval: job released at shutdown", "done", p.Done)
 		return nil
@@ -272,12 +285,14 @@ func (r *Runner) execute(ctx context.Context, j *models.EvalJob, workerID string
 		log.Warn("autoeval: job failed", "err", err)
 		ferr := r.store.FinishJob(bg, j.ID, workerID, models.JobFailed, p, err.Error(), ru.joinedNotes())
 		if ferr != nil && !errors.Is(ferr, models.ErrJobLost) {
+			log.Error("autoeval: record the job's failure", "err", ferr)
 			return fmt.Errorf("autoeval: record failure of job %d: %w", j.ID, ferr)
 		}
 		return nil
 	}
 	ferr := r.store.FinishJob(bg, j.ID, workerID, models.JobDone, p, "", ru.joinedNotes())
 	if ferr != nil && !errors.Is(ferr, models.ErrJobLost) {
+		log.Error("autoeval: record the job's end", "err", ferr)
 		return fmt.Errorf("autoeval: record end of job %d: %w", j.ID, ferr)
 	}
 	log.Info("autoeval: job done", "done", p.Done, "total", p.Total)
