@@ -142,6 +142,67 @@ func (im *Importer) Import(ctx context.Context, campaignID int64, req ImportRequ
 	return im.Apply(ctx, campaignID, plan)
 }
 
+// ImportTarget names the campaign an import goes into: Campaign is its id
+// or name. When no campaign has that id or name, one named Campaign is
+// created in Mode (default likert), its creation audited as made by
+// ActorID (0: the command line); Mode given for an existing campaign must
+// be its mode.
+type ImportTarget struct {
+	Campaign string
+	Mode     models.CampaignMode
+	ActorID  int64
+}
+
+// TargetReport is what ImportInto did: the campaign, whether it created
+// it, and the import's report.
+type TargetReport struct {
+	Campaign *Campaign
+	Created  bool
+	*ImportReport
+}
+
+// ImportInto applies a checked plan to the campaign t names, creating the
+// campaign when there is none. Creating and importing are one transaction:
+// an import that fails leaves no campaign behind. An existing campaign is
+// imported into as Apply does.
+func (im *Importer) ImportInto(ctx context.Context, t ImportTarget, plan *Plan) (*TargetReport, error) {
+	out := &TargetReport{}
+	// The lookup runs in the transaction that creates, so that two imports
+	// of one new name cannot both create it.
+	err := im.store.InTx(ctx, func(tx *models.Store) error {
+		campaigns := NewCampaigns(tx, im.log)
+		c, err := campaigns.Lookup(ctx, t.Campaign)
+		if err == nil {
+			out.Campaign = c
+			return nil
+		}
+		if !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		if out.Campaign, err = campaigns.Create(ctx, t.ActorID, NewCampaign{Name: t.Campaign, Mode: t.Mode}); err != nil {
+			return err
+		}
+		out.Created = true
+		out.ImportReport, err = NewImporter(tx, im.images, im.log).Apply(ctx, out.Campaign.ID, plan)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if out.Created {
+		return out, nil
+	}
+	if t.Mode != "" && t.Mode != out.Campaign.Mode {
+		return nil, fmt.Errorf("%w: campaign %q exists in mode %s, not %s", ErrConflict, out.Campaign.Name, out.Campaign.Mode, t.Mode)
+	}
+	// An existing campaign's import takes Apply's own transaction, which
+	// starts after the files are compared with the campaign's rows.
+	if out.ImportReport, err = im.Apply(ctx, out.Campaign.ID, plan); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // digest is the 16-byte fingerprint of a caption text (or of an image's
 // ordered references): enough to tell equal from different with a
 // negligible chance of a collision.
