@@ -60,13 +60,34 @@ func (c *EmbeddingCache) PutEmbeddings(ctx context.Context, model string, kind c
 	return c.store.PutEmbeddings(ctx, model, string(kind), vecs)
 }
 
-// OpenCLIP opens the CLIP encoder of modelDir on the ONNX Runtime library
-// libPath (empty: clip.DefaultLibraryPath), with its embeddings cached in
-// store. Close the encoder when done.
-func OpenCLIP(libPath, modelDir string, store EmbeddingStore, log *slog.Logger) (*clip.Encoder, error) {
-	enc, err := clip.NewEncoder(clip.Options{LibraryPath: libPath, ModelDir: modelDir, Cache: NewEmbeddingCache(store), Logger: log})
+// CLIPOptions say which CLIP model runs where: the CLIP settings of
+// server.Config (CAPEVAL_CLIP_MODEL, CAPEVAL_ONNXRUNTIME_LIB,
+// CAPEVAL_DEVICE, CAPEVAL_CUDA_PLUGIN), passed in rather than read here.
+type CLIPOptions struct {
+	// ModelDir is the model folder (Hugging Face ONNX layout).
+	ModelDir string
+	// LibraryPath is libonnxruntime.so; empty: clip.DefaultLibraryPath.
+	LibraryPath string
+	// Device is auto (CUDA when it works, else the CPU), cpu, cuda or
+	// cuda:N; empty means auto.
+	Device string
+	// CUDAPlugin is the CUDA execution-provider plugin library, for a GPU
+	// with the CPU build of ONNX Runtime; empty: none.
+	CUDAPlugin string
+}
+
+func (o CLIPOptions) encoderOptions(log *slog.Logger) clip.Options {
+	return clip.Options{ModelDir: o.ModelDir, LibraryPath: o.LibraryPath, Device: o.Device, CUDAPlugin: o.CUDAPlugin, Logger: log}
+}
+
+// OpenCLIP opens the CLIP encoder that opts describe, with its embeddings
+// cached in store. Close the encoder when done.
+func OpenCLIP(opts CLIPOptions, store EmbeddingStore, log *slog.Logger) (*clip.Encoder, error) {
+	eo := opts.encoderOptions(log)
+	eo.Cache = NewEmbeddingCache(store)
+	enc, err := clip.NewEncoder(eo)
 	if err != nil {
-		return nil, fmt.Errorf("autoeval: open CLIP model %s: %w", modelDir, err)
+		return nil, fmt.Errorf("autoeval: open CLIP model %s: %w", opts.ModelDir, err)
 	}
 	return enc, nil
 }

@@ -40,15 +40,12 @@ func (c *countingCLIP) Score(ctx context.Context, samples []clip.Sample, nImages
 // its embeddings cached in s.
 func tinyCLIP(t *testing.T, s *models.Store) *clip.Encoder {
 	t.Helper()
-	lib := clip.DefaultLibraryPath()
-	if _, err := os.Stat(lib); err != nil {
-		sharedtest.Missing(t, "ONNX Runtime library %s is missing (%v): run `make onnxruntime` or set %s", lib, err, clip.LibraryEnv)
-	}
+	lib := sharedtest.ONNXRuntimeLibrary(t, clip.DefaultLibraryPath())
 	dir := filepath.Join(t.TempDir(), "tiny-clip")
 	if _, err := onnxgen.WriteTinyFolder(dir, onnxgen.DefaultTinyConfig(), onnxgen.TokenizerJSON); err != nil {
 		t.Fatal(err)
 	}
-	enc, err := OpenCLIP(lib, dir, s, slog.New(slog.DiscardHandler))
+	enc, err := OpenCLIP(CLIPOptions{ModelDir: dir, LibraryPath: lib}, s, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"os"
 	"runtime"
 	"slices"
 	"strconv"
@@ -46,8 +45,8 @@ type Options struct {
 	// "cuda" or "cuda:N".
 	Device string
 	// CUDAPlugin is the path of the CUDA execution provider plugin library
-	// (libonnxruntime_providers_cuda.so with CreateEpFactories; default
-	// $CAPEVAL_CUDA_PLUGIN). When set,
+	// (libonnxruntime_providers_cuda.so with CreateEpFactories;
+	// CAPEVAL_CUDA_PLUGIN through server.Config). When set,
 	// CUDA goes through it, registered with the CPU build of ONNX Runtime;
 	// when empty, CUDA needs a CUDA build of ONNX Runtime as LibraryPath.
 	CUDAPlugin string
@@ -156,9 +155,6 @@ func NewEncoder(opts Options) (*Encoder, error) {
 	log := opts.Logger
 	if log == nil {
 		log = slog.Default()
-	}
-	if opts.CUDAPlugin == "" {
-		opts.CUDAPlugin = os.Getenv(CUDAPluginEnv)
 	}
 	if err := acquireEnv(opts.LibraryPath); err != nil {
 		return nil, err

@@ -10,21 +10,11 @@ import (
 	ort "github.com/yalue/onnxruntime_go"
 )
 
-// LibraryEnv is the environment variable naming the ONNX Runtime shared
-// library; the Makefile sets it to the library `make onnxruntime` provisions.
-const LibraryEnv = "CAPEVAL_ONNXRUNTIME_LIB"
-
-// CUDAPluginEnv names the CUDA execution-provider plugin library
-// (scripts/fetch-cuda-plugin.sh, `make cuda-plugin`); Options.CUDAPlugin
-// defaults to it.
-const CUDAPluginEnv = "CAPEVAL_CUDA_PLUGIN"
-
-// DefaultLibraryPath returns $CAPEVAL_ONNXRUNTIME_LIB, or where `make
-// onnxruntime` caches ONNX Runtime 1.30.0 when it is unset.
+// DefaultLibraryPath returns where `make onnxruntime` caches ONNX Runtime
+// 1.30.0: the library an encoder loads when its Options name none. The
+// configured library (CAPEVAL_ONNXRUNTIME_LIB) comes in through
+// Options.LibraryPath, from server.Config.
 func DefaultLibraryPath() string {
-	if p := os.Getenv(LibraryEnv); p != "" {
-		return p
-	}
 	cache := os.Getenv("XDG_CACHE_HOME")
 	if cache == "" {
 		home, _ := os.UserHomeDir()
@@ -57,7 +47,7 @@ func acquireEnv(libPath string) error {
 		return nil
 	}
 	if _, err := os.Stat(libPath); err != nil {
-		return fmt.Errorf("clip: ONNX Runtime library (run `make onnxruntime` or set %s): %w", LibraryEnv, err)
+		return fmt.Errorf("clip: ONNX Runtime library (run `make onnxruntime` or set CAPEVAL_ONNXRUNTIME_LIB): %w", err)
 	}
 	ort.SetSharedLibraryPath(libPath)
 	if err := ort.InitializeEnvironment(ort.WithLogLevelError()); err != nil {

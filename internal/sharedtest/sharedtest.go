@@ -50,3 +50,24 @@ func Missing(t testing.TB, format string, args ...any) {
 	}
 	t.Skipf(format, args...)
 }
+
+// ONNXRuntimeLibraryEnv names the ONNX Runtime library for the tests; `make
+// test` sets it to the library `make onnxruntime` provisions. The program
+// itself reads it only through server.Config.
+const ONNXRuntimeLibraryEnv = "CAPEVAL_ONNXRUNTIME_LIB"
+
+// ONNXRuntimeLibrary returns the ONNX Runtime library that tests load:
+// $CAPEVAL_ONNXRUNTIME_LIB, else fallback (where `make onnxruntime` caches
+// it: clip.DefaultLibraryPath). A missing library skips the test, or fails
+// it when CI=true.
+func ONNXRuntimeLibrary(t testing.TB, fallback string) string {
+	t.Helper()
+	p := os.Getenv(ONNXRuntimeLibraryEnv)
+	if p == "" {
+		p = fallback
+	}
+	if _, err := os.Stat(p); err != nil {
+		Missing(t, "ONNX Runtime library %s is missing (%v): run `make onnxruntime` or set %s", p, err, ONNXRuntimeLibraryEnv)
+	}
+	return p
+}
