@@ -16,160 +16,197 @@ import (
 	"capeval/models"
 )
 
-const campaignSynopsis = "campaign list|create|show|update [flags]"
-
-// campaignSubcommands: synopsis and description of each, for -h.
-var campaignSubcommands = map[string][2]string{
-	"list": {"campaign list [--format table|json]",
-		"List every campaign, newest first, with its mode, status and counts (images, captioners, captions,\n" +
-			"tasks) and who may annotate it."},
-	"create": {"campaign create --name NAME [--mode likert|pairwise] [--description TEXT] [--rubric JSON|@FILE]\n" +
-		"                        [--annotators LIST] [--as EMAIL] [--format table|json]",
-		"Create a campaign in status draft. Without --rubric it gets the default THumB-like rubric (precision,\n" +
-			"recall, fluency, overall; each 1–5 with a label per point). Every problem of the input is listed\n" +
-			"and nothing is created. The creation is recorded in the campaign's audit log."},
-	"show": {"campaign show CAMPAIGN [--audit N] [--format table|json]",
-		"Show a campaign (CAMPAIGN is its id or its name): settings, rubric, annotators, counts, thresholds\n" +
-			"and blend weights; with --audit N also its N latest audit entries."},
-	"update": {"campaign update CAMPAIGN [--name NAME] [--description TEXT] [--mode likert|pairwise]\n" +
-		"                        [--status draft|collecting|closed] [--rubric JSON|@FILE] [--annotators LIST]\n" +
-		"                        [--thresholds JSON|@FILE] [--blend-weights JSON|@FILE] [--as EMAIL] [--format table|json]",
-		"Change a campaign (CAMPAIGN is its id or its name); flags not given leave their setting as it is.\n" +
-			"Rules: the status only moves forward (draft → collecting → closed); a closed campaign keeps all but\n" +
-			"its name and description; once tasks exist the mode and the rubric's criterion keys are fixed.\n" +
-			"Each kind of change is recorded in the audit log (who, before, after, when) in the same transaction;\n" +
-			"a refused change changes nothing."},
+var campaignCommand = &command{
+	name:    "campaign",
+	summary: "manage campaigns: list, create, show, update (audited)",
+	usage:   "[flags]",
+	help:    "Manage campaigns through the same service as the API: the same validation, the same audit log.",
+	subs: []*command{
+		{
+			name:    "list",
+			summary: "list campaigns with their counts",
+			usage:   "[--format table|json]",
+			help: "List every campaign, newest first, with its mode, status and counts (images, captioners, captions,\n" +
+				"tasks) and who may annotate it.",
+			flags: func(fs *flag.FlagSet, e *env) action {
+				out := campaignOutput{w: e.stdout}
+				format := formatFlag(fs)
+				return func(ctx context.Context, args []string) error {
+					if err := campaignArgs(args, 0, "campaign list", *format, &out); err != nil {
+						return err
+					}
+					_, store, log, err := e.setup(ctx)
+					if err != nil {
+						return err
+					}
+					defer store.Close()
+					list, err := annotation.NewCampaigns(store, log).List(ctx)
+					if err != nil {
+						return err
+					}
+					return out.list(list)
+				}
+			},
+		},
+		{
+			name:    "create",
+			summary: "create a campaign",
+			usage:   "--name NAME [--mode likert|pairwise] [--rubric JSON|@FILE] [--annotators LIST] [flags]",
+			help: "Create a campaign in status draft. Without --rubric it gets the default THumB-like rubric (precision,\n" +
+				"recall, fluency, overall; each 1–5 with a label per point). Every problem of the input is listed\n" +
+				"and nothing is created. The creation is recorded in the campaign's audit log.",
+			flags: func(fs *flag.FlagSet, e *env) action {
+				out := campaignOutput{w: e.stdout}
+				format := formatFlag(fs)
+				var f campaignFlags
+				f.register(fs, "create")
+				return func(ctx context.Context, args []string) error {
+					if err := campaignArgs(args, 0, "campaign create", *format, &out); err != nil {
+						return err
+					}
+					// Read files before opening the database, so that a typo
+					// in a path fails fast and touches nothing.
+					if err := f.load(fs, e.stdin); err != nil {
+						return err
+					}
+					_, store, log, err := e.setup(ctx)
+					if err != nil {
+						return err
+					}
+					defer store.Close()
+					actor, err := actorID(ctx, store, f.as)
+					if err != nil {
+						return err
+					}
+					// A missing --name is reported by the service with the
+					// input's other problems, all at once.
+					in := annotation.NewCampaign{Rubric: f.rubric}
+					if f.name != nil {
+						in.Name = *f.name
+					}
+					if f.description != nil {
+						in.Description = *f.description
+					}
+					if f.mode != nil {
+						in.Mode = models.CampaignMode(*f.mode)
+					}
+					if f.annotators != nil {
+						in.Annotators = *f.annotators
+					}
+					c, err := annotation.NewCampaigns(store, log).Create(ctx, actor, in)
+					if err != nil {
+						return err
+					}
+					return out.campaign(c, nil, false, false)
+				}
+			},
+		},
+		{
+			name:    "show",
+			summary: "show one campaign (by id or name), optionally with its audit log",
+			usage:   "CAMPAIGN [--audit N] [--format table|json]",
+			help: "Show a campaign (CAMPAIGN is its id or its name): settings, rubric, annotators, counts, thresholds\n" +
+				"and blend weights; with --audit N also its N latest audit entries.",
+			flags: func(fs *flag.FlagSet, e *env) action {
+				out := campaignOutput{w: e.stdout}
+				format := formatFlag(fs)
+				audit := fs.Int("audit", 0, fmt.Sprintf("also show the `N` latest audit entries (at most %d)", annotation.MaxAuditLimit))
+				return func(ctx context.Context, args []string) error {
+					if err := campaignArgs(args, 1, "campaign show", *format, &out); err != nil {
+						return err
+					}
+					if *audit < 0 || *audit > annotation.MaxAuditLimit {
+						return usagef("--audit %d: want 0..%d", *audit, annotation.MaxAuditLimit)
+					}
+					_, store, log, err := e.setup(ctx)
+					if err != nil {
+						return err
+					}
+					defer store.Close()
+					svc := annotation.NewCampaigns(store, log)
+					c, err := svc.Lookup(ctx, args[0])
+					if err != nil {
+						return err
+					}
+					var entries []annotation.AuditRecord
+					if *audit > 0 {
+						if entries, err = svc.AuditLog(ctx, c.ID, *audit); err != nil {
+							return err
+						}
+					}
+					return out.campaign(c, entries, *audit > 0, true)
+				}
+			},
+		},
+		{
+			name:    "update",
+			summary: "change a campaign's settings, status, annotators, thresholds or blend weights",
+			usage:   "CAMPAIGN [--name NAME] [--status draft|collecting|closed] [flags]",
+			help: "Change a campaign (CAMPAIGN is its id or its name); flags not given leave their setting as it is.\n" +
+				"Rules: the status only moves forward (draft → collecting → closed); a closed campaign keeps all but\n" +
+				"its name and description; once tasks exist the mode and the rubric's criterion keys are fixed.\n" +
+				"Each kind of change is recorded in the audit log (who, before, after, when) in the same transaction;\n" +
+				"a refused change changes nothing.",
+			flags: func(fs *flag.FlagSet, e *env) action {
+				out := campaignOutput{w: e.stdout}
+				format := formatFlag(fs)
+				var f campaignFlags
+				f.register(fs, "update")
+				return func(ctx context.Context, args []string) error {
+					if err := campaignArgs(args, 1, "campaign update", *format, &out); err != nil {
+						return err
+					}
+					if err := f.load(fs, e.stdin); err != nil {
+						return err
+					}
+					_, store, log, err := e.setup(ctx)
+					if err != nil {
+						return err
+					}
+					defer store.Close()
+					actor, err := actorID(ctx, store, f.as)
+					if err != nil {
+						return err
+					}
+					svc := annotation.NewCampaigns(store, log)
+					cur, err := svc.Lookup(ctx, args[0])
+					if err != nil {
+						return err
+					}
+					p := annotation.CampaignPatch{Name: f.name, Description: f.description, Rubric: f.rubric,
+						Annotators: f.annotators, Thresholds: f.thresholds, BlendWeights: f.blendWeights}
+					if f.mode != nil {
+						p.Mode = (*models.CampaignMode)(f.mode)
+					}
+					if f.status != nil {
+						p.Status = (*models.CampaignStatus)(f.status)
+					}
+					c, err := svc.Update(ctx, actor, cur.ID, p)
+					if err != nil {
+						return err
+					}
+					return out.campaign(c, nil, false, false)
+				}
+			},
+		},
+	},
 }
 
-// campaignCommand manages campaigns from the command line, through the
-// same service (and so the same validation and audit) as the API.
-func campaignCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprintf(stdout, "Usage: capeval %s\n\n"+
-			"  list    list campaigns with their counts\n"+
-			"  create  create a campaign: --name NAME [--mode likert|pairwise] [--rubric …] [--annotators …]\n"+
-			"  show    show one campaign (by id or name), optionally with its audit log\n"+
-			"  update  change a campaign's settings, status, annotators, thresholds or blend weights\n\n"+
-			"`capeval campaign SUBCOMMAND -h` explains its flags.\n", campaignSynopsis)
-		if len(args) == 0 {
-			return errUsage
-		}
-		return nil
-	}
-	sub, args := args[0], args[1:]
-	syn, ok := campaignSubcommands[sub]
-	if !ok {
-		return fmt.Errorf("unknown subcommand %q: want list, create, show or update", sub)
-	}
-	fs := newFlagSet("campaign "+sub, syn[0], syn[1], stderr)
-	format := fs.String("format", "table", "output `format`: table or json")
-	var f campaignFlags
-	if sub == "create" || sub == "update" {
-		f.register(fs, sub)
-	}
-	audit := 0
-	if sub == "show" {
-		fs.IntVar(&audit, "audit", 0, "also show the `N` latest audit entries (at most 1000)")
-	}
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return err
-	}
-	if *format != "table" && *format != "json" {
-		return fmt.Errorf("--format %q: want table or json", *format)
-	}
-	var ref string
-	switch sub {
-	case "list", "create":
-		if len(pos) > 0 {
-			return fmt.Errorf("%s takes no arguments, got %q", sub, pos)
-		}
-	default:
-		if len(pos) != 1 {
-			return fmt.Errorf("%s takes one campaign (its id or name), got %d arguments", sub, len(pos))
-		}
-		ref = pos[0]
-	}
-	if audit < 0 || audit > annotation.MaxAuditLimit {
-		return fmt.Errorf("--audit %d: want 0..%d", audit, annotation.MaxAuditLimit)
-	}
-	// Read files before opening the database, so that a typo in a path
-	// fails fast and touches nothing.
-	if err := f.load(fs); err != nil {
-		return err
-	}
+func formatFlag(fs *flag.FlagSet) *string {
+	return fs.String("format", "table", "output `format`: table or json")
+}
 
-	_, store, log, err := setup(ctx, stderr)
-	if err != nil {
+// campaignArgs checks the positional arguments (n: 0, or 1 campaign) and
+// the format, and sets the output's format.
+func campaignArgs(args []string, n int, cmd, format string, out *campaignOutput) error {
+	if err := wantArgs(args, n, cmd, "one campaign (its id or name)"); err != nil {
 		return err
 	}
-	defer store.Close()
-	svc := annotation.NewCampaigns(store, log)
-	out := campaignOutput{w: stdout, json: *format == "json"}
-
-	switch sub {
-	case "list":
-		list, err := svc.List(ctx)
-		if err != nil {
-			return err
-		}
-		return out.list(list)
-	case "show":
-		c, err := svc.Lookup(ctx, ref)
-		if err != nil {
-			return err
-		}
-		var entries []annotation.AuditRecord
-		if audit > 0 {
-			if entries, err = svc.AuditLog(ctx, c.ID, audit); err != nil {
-				return err
-			}
-		}
-		return out.campaign(c, entries, audit > 0, true)
+	if format != "table" && format != "json" {
+		return usagef("--format %q: want table or json", format)
 	}
-
-	actor, err := f.actor(ctx, store)
-	if err != nil {
-		return err
-	}
-	var c *annotation.Campaign
-	if sub == "create" {
-		// A missing --name is reported by the service with the input's
-		// other problems, all at once.
-		in := annotation.NewCampaign{Rubric: f.rubric}
-		if f.name != nil {
-			in.Name = *f.name
-		}
-		if f.description != nil {
-			in.Description = *f.description
-		}
-		if f.mode != nil {
-			in.Mode = models.CampaignMode(*f.mode)
-		}
-		if f.annotators != nil {
-			in.Annotators = *f.annotators
-		}
-		if c, err = svc.Create(ctx, actor, in); err != nil {
-			return err
-		}
-	} else {
-		cur, err := svc.Lookup(ctx, ref)
-		if err != nil {
-			return err
-		}
-		p := annotation.CampaignPatch{Name: f.name, Description: f.description, Rubric: f.rubric,
-			Annotators: f.annotators, Thresholds: f.thresholds, BlendWeights: f.blendWeights}
-		if f.mode != nil {
-			p.Mode = (*models.CampaignMode)(f.mode)
-		}
-		if f.status != nil {
-			p.Status = (*models.CampaignStatus)(f.status)
-		}
-		if c, err = svc.Update(ctx, actor, cur.ID, p); err != nil {
-			return err
-		}
-	}
-	return out.campaign(c, nil, false, false)
+	out.json = format == "json"
+	return nil
 }
 
 // campaignFlags are the settings flags of create and update; a nil field
@@ -199,7 +236,7 @@ func (f *campaignFlags) register(fs *flag.FlagSet, sub string) {
 
 // load reads the document flags that were given (inline JSON or @FILE) and
 // splits the annotator list.
-func (f *campaignFlags) load(fs *flag.FlagSet) error {
+func (f *campaignFlags) load(fs *flag.FlagSet, stdin io.Reader) error {
 	var err error
 	fs.Visit(func(fl *flag.Flag) {
 		if err != nil {
@@ -207,11 +244,11 @@ func (f *campaignFlags) load(fs *flag.FlagSet) error {
 		}
 		switch fl.Name {
 		case "rubric":
-			f.rubric, err = readDocument("--rubric", f.rubricArg)
+			f.rubric, err = readDocument("--rubric", f.rubricArg, stdin)
 		case "thresholds":
-			f.thresholds, err = readDocument("--thresholds", f.thresholdsArg)
+			f.thresholds, err = readDocument("--thresholds", f.thresholdsArg, stdin)
 		case "blend-weights":
-			f.blendWeights, err = readDocument("--blend-weights", f.blendArg)
+			f.blendWeights, err = readDocument("--blend-weights", f.blendArg, stdin)
 		case "annotators":
 			list := []string{}
 			for _, part := range strings.Split(f.annotatorsArg, ",") {
@@ -225,27 +262,28 @@ func (f *campaignFlags) load(fs *flag.FlagSet) error {
 	return err
 }
 
-// actor resolves --as to a user ID; 0 (recorded as no account) without it.
-func (f *campaignFlags) actor(ctx context.Context, store *models.Store) (int64, error) {
-	if f.as == "" {
+// actorID resolves --as to a user ID; 0 (recorded as no account) without
+// it.
+func actorID(ctx context.Context, store *models.Store, email string) (int64, error) {
+	if email == "" {
 		return 0, nil
 	}
-	u, err := store.UserByEmail(ctx, f.as)
+	u, err := store.UserByEmail(ctx, email)
 	if errors.Is(err, models.ErrNotFound) {
-		return 0, fmt.Errorf("--as %s: no account with this email", f.as)
+		return 0, fmt.Errorf("--as %s: no account with this email", email)
 	}
 	if err != nil {
 		return 0, err
 	}
 	if u.Disabled {
-		return 0, fmt.Errorf("--as %s: the account is disabled", f.as)
+		return 0, fmt.Errorf("--as %s: the account is disabled", email)
 	}
 	return u.ID, nil
 }
 
 // readDocument returns the JSON of a flag: the value itself, or the
 // contents of the file after @ (standard input for @-).
-func readDocument(flagName, v string) (models.JSON, error) {
+func readDocument(flagName, v string, stdin io.Reader) (models.JSON, error) {
 	if !strings.HasPrefix(v, "@") {
 		if strings.TrimSpace(v) == "" {
 			return nil, fmt.Errorf("%s is empty: give inline JSON, @FILE, or null", flagName)
@@ -267,23 +305,6 @@ func readDocument(flagName, v string) (models.JSON, error) {
 		return nil, fmt.Errorf("%s: %s is empty", flagName, path)
 	}
 	return models.JSON(data), nil
-}
-
-// parseInterspersed parses flags that may come before or after positional
-// arguments (`show 3 --format json` and `show --format json 3`) and returns
-// the positional ones.
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := parseFlags(fs, args); err != nil {
-			return nil, err
-		}
-		if fs.NArg() == 0 {
-			return pos, nil
-		}
-		pos = append(pos, fs.Arg(0))
-		args = fs.Args()[1:]
-	}
 }
 
 // campaignOutput prints campaigns as tables or as the API's JSON.

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"capeval/annotation"
+	"capeval/annotation/demo"
 	"capeval/models"
 )
 
@@ -29,7 +31,7 @@ func TestCampaignCommand(t *testing.T) {
 	if _, err := store.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := loadDemo(ctx, store, dir, slog.New(slog.DiscardHandler), io.Discard); err != nil {
+	if err := loadDemo(ctx, store, annotation.NewImageStore(dir), dir, slog.New(slog.DiscardHandler), io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	store.Close()
@@ -48,18 +50,18 @@ func TestCampaignCommand(t *testing.T) {
 	}{
 		{"help", "", []string{"campaign", "-h"}, 0, []string{"list    list campaigns", "update  change"}},
 		{"help of a subcommand", "", []string{"campaign", "update", "-h"}, 0, []string{"only moves forward", "-thresholds JSON", "-as EMAIL"}},
-		{"unknown subcommand", "", []string{"campaign", "delete"}, 1, []string{`unknown subcommand "delete"`}},
+		{"unknown subcommand", "", []string{"campaign", "delete"}, 2, []string{`unknown subcommand "delete"`}},
 		{"the demo is listed with its counts", "", []string{"campaign", "list"}, 0,
 			[]string{"ID  NAME", "1   Demo: coloured shapes  likert  draft   48      4           192       0      all"}},
 		{"list as JSON", "", []string{"campaign", "list", "--format", "json"}, 0,
 			[]string{`"name": "Demo: coloured shapes"`, `"images": 48`, `"captions": 192`}},
-		{"bad format", "", []string{"campaign", "list", "--format", "yaml"}, 1, []string{`--format "yaml": want table or json`}},
+		{"bad format", "", []string{"campaign", "list", "--format", "yaml"}, 2, []string{`--format "yaml": want table or json`}},
 		{"create needs a name", "", []string{"campaign", "create", "--mode", "ab"}, 1,
 			[]string{"invalid campaign: 2 problems", "name: a campaign needs a name", `mode: mode "ab"`}},
 		{"create lists every problem", "", []string{"campaign", "create", "--name", "x", "--mode", "ranking", "--annotators", "nobody@example.com,ann1@demo.capeval.test"}, 1,
 			[]string{`mode: mode "ranking": want likert or pairwise`}},
 		{"create with an unknown annotator", "", []string{"campaign", "create", "--name", "x", "--annotators", "nobody@example.com"}, 1,
-			[]string{`annotators[0]: no account with id or email "nobody@example.com"`}},
+			[]string{`annotators[0]: no `, `"nobody@example.com"`}},
 		{"create with a missing rubric file", "", []string{"campaign", "create", "--name", "x", "--rubric", "@" + rubric + ".nope"}, 1,
 			[]string{"--rubric: open", "no such file"}},
 		{"create", "", []string{"campaign", "create", "--name", "AB test", "--mode", "pairwise", "--rubric", "@" + rubric,
@@ -73,7 +75,7 @@ func TestCampaignCommand(t *testing.T) {
 		{"show prints the rubric in full", "", []string{"campaign", "show", "2"}, 0,
 			[]string{"rubric (1–5):\n  better — Which is better?: d\n", "      5 B much\n"}},
 		{"show a missing campaign", "", []string{"campaign", "show", "999"}, 1, []string{`no campaign with id or name "999"`}},
-		{"show needs one campaign", "", []string{"campaign", "show", "1", "2"}, 1, []string{"takes one campaign"}},
+		{"show needs one campaign", "", []string{"campaign", "show", "1", "2"}, 2, []string{"takes one campaign"}},
 		{"update thresholds and status", "", []string{"campaign", "update", "2", "--status", "collecting", "--thresholds", `{"top_k": 2}`,
 			"--as", "lead@demo.capeval.test"}, 0, []string{"status:         collecting", `thresholds:     {"top_k":2}`}},
 		{"update thresholds from stdin by the CLI", `{"top_k": 3}`, []string{"campaign", "update", "AB test", "--thresholds", "@-"}, 0,
@@ -89,7 +91,7 @@ func TestCampaignCommand(t *testing.T) {
 				"lead@demo.capeval.test  campaign.create      null → {"}},
 		{"audit as JSON", "", []string{"campaign", "show", "2", "--audit", "1", "--format", "json"}, 0,
 			[]string{`"audit": [`, `"action": "campaign.thresholds"`, `"actor": null`}},
-		{"audit limit", "", []string{"campaign", "show", "2", "--audit", "5000"}, 1, []string{"--audit 5000: want 0..1000"}},
+		{"audit limit", "", []string{"campaign", "show", "2", "--audit", "5000"}, 2, []string{"--audit 5000: want 0..1000"}},
 		{"campaign in the command list", "", []string{"help"}, 0, []string{"campaign manage campaigns"}},
 	}
 	for _, tt := range tests {
@@ -184,14 +186,14 @@ func TestServeListsDemoCampaign(t *testing.T) {
 		body, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(body)
 	}
-	lead, annotator := demoAccounts[1], demoAccounts[2]
-	code, body := list(lead.email, lead.password)
-	want := `"name":"` + demoCampaign + `"`
+	lead, annotator := demo.Accounts[1], demo.Accounts[2]
+	code, body := list(lead.Email, lead.Password)
+	want := `"name":"` + demo.CampaignName + `"`
 	if code != 200 || !strings.Contains(body, want) ||
 		!strings.Contains(body, `"counts":{"images":48,"captioners":4,"captions":192,"tasks":0}`) {
 		t.Errorf("lead's campaign list: %d %s", code, body)
 	}
-	if code, body := list(annotator.email, annotator.password); code != http.StatusForbidden {
+	if code, body := list(annotator.Email, annotator.Password); code != http.StatusForbidden {
 		t.Errorf("annotator's campaign list: %d %s", code, body)
 	}
 }

@@ -7,20 +7,31 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"capeval/annotation/demo"
 )
 
-// cli runs capeval with args and returns the exit code, stdout and stderr.
+// cli runs capeval with args, input on standard input, and returns the
+// exit code, stdout and stderr.
 func cli(t *testing.T, input string, args ...string) (int, string, string) {
 	t.Helper()
-	stdin = strings.NewReader(input)
 	var out, errOut bytes.Buffer
-	code := Run(context.Background(), args, &out, &errOut)
+	code := run(context.Background(), args, &env{stdin: strings.NewReader(input), stdout: &out, stderr: &errOut, getenv: os.Getenv})
 	return code, out.String(), errOut.String()
+}
+
+// execArgs runs capeval with args and returns stdout, stderr and the
+// command's error itself, for tests that check what it wraps.
+func execArgs(args ...string) (string, string, error) {
+	var out, errOut bytes.Buffer
+	_, err := execute(context.Background(), args, &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errOut, getenv: os.Getenv})
+	return out.String(), errOut.String(), err
 }
 
 func setEnv(t *testing.T) string {
@@ -52,7 +63,7 @@ func TestCLI(t *testing.T) {
 		{"add admin", "s3cret-pass\n", []string{"user", "add", "--email", "root@example.com", "--role", "admin", "--password-stdin"}, 0, "created admin root@example.com"},
 		{"add duplicate", "s3cret-pass\n", []string{"user", "add", "--email", "ROOT@example.com", "--role", "lead", "--password-stdin"}, 1, "exists already"},
 		{"add bad role", "s3cret-pass\n", []string{"user", "add", "--email", "x@example.com", "--role", "boss", "--password-stdin"}, 1, `role: role "boss"`},
-		{"add without stdin flag", "", []string{"user", "add", "--email", "x@example.com", "--role", "lead"}, 1, "--password-stdin is required"},
+		{"add without stdin flag", "", []string{"user", "add", "--email", "x@example.com", "--role", "lead"}, 2, "--password-stdin is required"},
 		{"add short password", "short\n", []string{"user", "add", "--email", "x@example.com", "--role", "lead", "--password-stdin"}, 1, "at least 8"},
 		{"add empty stdin", "", []string{"user", "add", "--email", "x@example.com", "--role", "lead", "--password-stdin"}, 1, "no password"},
 		{"add unknown flag", "", []string{"user", "add", "--mail", "x"}, 2, "flag provided but not defined: -mail"},
@@ -62,7 +73,7 @@ func TestCLI(t *testing.T) {
 		{"enable", "", []string{"user", "enable", "--email", "ann@example.com"}, 0, "enable done"},
 		{"set-password", "brand-new-pass\n", []string{"user", "set-password", "--email", "ann@example.com", "--password-stdin"}, 0, "set-password done"},
 		{"disable unknown", "", []string{"user", "disable", "--email", "nobody@example.com"}, 1, "no account with email nobody@example.com"},
-		{"user bad subcommand", "", []string{"user", "remove"}, 1, `unknown subcommand "remove"`},
+		{"user bad subcommand", "", []string{"user", "remove"}, 2, `unknown subcommand "remove"`},
 		{"config", "", []string{"config"}, 0, "CAPEVAL_ADDR=127.0.0.1:8080"},
 	}
 	for _, tt := range tests {
@@ -138,11 +149,11 @@ func TestServeDemoAndShutdown(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	for _, a := range demoAccounts {
-		if !strings.Contains(out.String(), a.email) || !strings.Contains(out.String(), a.password) {
-			t.Errorf("credentials of %s not printed:\n%s", a.email, out.String())
+	for _, a := range demo.Accounts {
+		if !strings.Contains(out.String(), a.Email) || !strings.Contains(out.String(), a.Password) {
+			t.Errorf("credentials of %s not printed:\n%s", a.Email, out.String())
 		}
-		body := fmt.Sprintf(`{"email":%q,"password":%q}`, a.email, a.password)
+		body := fmt.Sprintf(`{"email":%q,"password":%q}`, a.Email, a.Password)
 		resp, err := http.Post(base+"/api/v1/login", "application/json", strings.NewReader(body))
 		if err != nil {
 			t.Fatal(err)
@@ -152,8 +163,8 @@ func TestServeDemoAndShutdown(t *testing.T) {
 		}
 		json.NewDecoder(resp.Body).Decode(&got)
 		resp.Body.Close()
-		if resp.StatusCode != 200 || got.User.Role != a.role {
-			t.Errorf("login %s: status %d role %q", a.email, resp.StatusCode, got.User.Role)
+		if resp.StatusCode != 200 || got.User.Role != a.Role {
+			t.Errorf("login %s: status %d role %q", a.Email, resp.StatusCode, got.User.Role)
 		}
 	}
 	cancel()

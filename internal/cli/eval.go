@@ -4,10 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -23,7 +23,11 @@ import (
 // same numbers `capeval score` gives for its results file against the
 // campaign's references.
 
-const evalDescription = `Run the auto-eval jobs of a campaign to the end in this process (progress on stderr) and
+var evalCommand = &command{
+	name:    "eval",
+	summary: "run a campaign's auto-eval jobs to the end and print each captioner's scores",
+	usage:   "--campaign NAME [--format table|json] [--kinds text,clip]",
+	help: `Run the auto-eval jobs of a campaign to the end in this process (progress on stderr) and
 print each captioner's corpus scores. Text scores equal what ` + "`capeval score`" + ` gives for the
 captioner's results file against the campaign's references. Work stored by an earlier or
 interrupted run (scores of the current metric version) is not redone. A job of the same kind
@@ -32,45 +36,47 @@ until it ends.
 
 JSON output: {"captioners":[{"name","version","scores":{"Bleu_1":…,"CIDEr":…}}]}; a score that
 was not computed is absent, never 0. CLIP metrics need CAPEVAL_CLIP_MODEL (a CLIP model folder:
-` + "`capeval models pull`" + `) and CAPEVAL_ONNXRUNTIME_LIB.`
+` + "`capeval models pull`" + `) and CAPEVAL_ONNXRUNTIME_LIB.`,
+	flags: func(fs *flag.FlagSet, e *env) action {
+		campaign := fs.String("campaign", "", "campaign `NAME` or id (required)")
+		format := fs.String("format", "table", "output `format`: table or json")
+		kindsFlag := fs.String("kinds", "", "comma-separated job `kinds` to run: text, clip (default: text, and clip when CAPEVAL_CLIP_MODEL is set)")
+		workers := fs.Int("workers", 0, "goroutines for the text metrics (`N`; 0: all cores)")
+		quiet := fs.Bool("quiet", false, "no progress bar")
+		return func(ctx context.Context, args []string) error {
+			switch {
+			case len(args) > 0:
+				return usagef("unexpected argument %q (the campaign is given with --campaign)", args[0])
+			case strings.TrimSpace(*campaign) == "":
+				return usagef("--campaign is required (a campaign name or id; `capeval campaign list` shows them)")
+			case *format != "table" && *format != "json":
+				return usagef("--format %q: want table or json", *format)
+			case *workers < 0:
+				return usagef("--workers %d: want 0 (all cores) or more", *workers)
+			}
+			return eval(ctx, e, *campaign, *kindsFlag, *format == "json", *workers, *quiet)
+		}
+	},
+}
 
-func evalCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("eval", "eval --campaign NAME [--format table|json] [--kinds text,clip]", evalDescription, stderr)
-	campaign := fs.String("campaign", "", "campaign name or id (required)")
-	format := fs.String("format", "table", "output format: table or json")
-	kindsFlag := fs.String("kinds", "", "comma-separated job kinds to run: text, clip (default: text, and clip when CAPEVAL_CLIP_MODEL is set)")
-	workers := fs.Int("workers", 0, "goroutines for the text metrics (0: all cores)")
-	quiet := fs.Bool("quiet", false, "no progress bar")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	switch {
-	case fs.NArg() > 0:
-		return fmt.Errorf("unexpected argument %q (the campaign is given with --campaign)", fs.Arg(0))
-	case strings.TrimSpace(*campaign) == "":
-		return errors.New("--campaign is required (a campaign name or id; `capeval campaign list` shows them)")
-	case *format != "table" && *format != "json":
-		return fmt.Errorf("--format %q: want table or json", *format)
-	case *workers < 0:
-		return fmt.Errorf("--workers %d: want 0 (all cores) or more", *workers)
-	}
-	cfg, store, log, err := setup(ctx, stderr)
+func eval(ctx context.Context, e *env, campaign, kindsFlag string, asJSON bool, workers int, quiet bool) error {
+	cfg, store, log, err := e.setup(ctx)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	kinds, err := parseKinds(*kindsFlag, cfg.CLIPModel != "")
+	kinds, err := parseKinds(kindsFlag, cfg.CLIPModel != "")
 	if err != nil {
 		return err
 	}
-	camp, err := annotation.NewCampaigns(store, log).Lookup(ctx, *campaign)
+	camp, err := annotation.NewCampaigns(store, log).Lookup(ctx, campaign)
 	if err != nil {
 		return err
 	}
 
-	scorers := autoeval.Scorers{Text: autoeval.DefaultTextScorer{Workers: *workers}, ImageDir: filepath.Join(cfg.DataDir, "images")}
+	scorers := autoeval.Scorers{Text: autoeval.DefaultTextScorer{Workers: workers}, ImageDir: annotation.NewImageStore(cfg.DataDir).Dir()}
 	if slices.Contains(kinds, autoeval.KindCLIP) {
-		enc, err := autoeval.OpenCLIP(cfg.ONNXRuntimeLib, cfg.CLIPModel, store, log)
+		enc, err := autoeval.OpenCLIP(clipOptions(cfg), store, log)
 		if err != nil {
 			return err
 		}
@@ -83,8 +89,8 @@ func evalCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	runner := autoeval.NewRunner(store, scorers, quietLog)
 	jobs := autoeval.NewJobs(store, scorers.CLIP != nil, quietLog)
 	for _, kind := range kinds {
-		bar := &progressBar{w: stderr, kind: kind, off: *quiet, tty: isTerminal(stderr)}
-		end, err := runEvalJob(ctx, jobs, runner, camp.ID, kind, bar)
+		bar := &progressBar{w: e.stderr, kind: kind, off: quiet, tty: isTerminal(e.stderr)}
+		end, err := runner.RunToEnd(ctx, jobs, camp.ID, kind, bar.update)
 		if err != nil {
 			return err
 		}
@@ -101,17 +107,17 @@ func evalCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			return fmt.Errorf("%s job %d failed: %s", kind, end.ID, end.Error)
 		}
 		if end.Notes != "" {
-			fmt.Fprintf(stderr, "%s job %d notes: %s\n", kind, end.ID, strings.ReplaceAll(end.Notes, "\n", "; "))
+			fmt.Fprintf(e.stderr, "%s job %d notes: %s\n", kind, end.ID, strings.ReplaceAll(end.Notes, "\n", "; "))
 		}
 	}
 	rep, err := autoeval.CaptionerScoresReport(ctx, store, camp.ID, scorers.CLIP != nil || cfg.CLIPModel != "")
 	if err != nil {
 		return err
 	}
-	if *format == "json" {
-		return writeEvalJSON(stdout, rep)
+	if asJSON {
+		return writeEvalJSON(e.stdout, rep)
 	}
-	return writeEvalTable(stdout, rep, cfg.CLIPModel != "")
+	return writeEvalTable(e.stdout, rep, cfg.CLIPModel != "")
 }
 
 // parseKinds reads --kinds; the default is text, and clip when a CLIP model
@@ -150,55 +156,6 @@ func parseKinds(s string, clipConfigured bool) ([]string, error) {
 	return out, nil
 }
 
-// runEvalJob queues a job of kind (or takes the one already queued or
-// running) and runs it here; a job that another worker is running is
-// followed until it ends.
-func runEvalJob(ctx context.Context, jobs *autoeval.Jobs, runner *autoeval.Runner, campaignID int64, kind string, bar *progressBar) (*models.EvalJob, error) {
-	id := int64(0)
-	job, err := jobs.Start(ctx, campaignID, kind)
-	switch {
-	case err == nil:
-		id = job.ID
-	case errors.Is(err, autoeval.ErrConflict):
-		list, lerr := jobs.List(ctx, campaignID)
-		if lerr != nil {
-			return nil, lerr
-		}
-		for _, j := range list {
-			if j.Kind == kind && !j.Ended() {
-				id = j.ID
-				break
-			}
-		}
-		if id == 0 {
-			return nil, err
-		}
-	default:
-		return nil, err
-	}
-	end, err := runner.RunJob(ctx, id, bar.update)
-	if !errors.Is(err, autoeval.ErrConflict) {
-		return end, err
-	}
-	// Running in another worker: follow it.
-	fmt.Fprintf(bar.w, "%s job %d is running in another worker; following it\n", kind, id)
-	for {
-		j, err := jobs.Get(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		bar.show(j)
-		if j.Ended() {
-			return &models.EvalJob{ID: j.ID, Kind: j.Kind, Status: j.Status, Done: j.Done, Total: j.Total, Error: j.Error, Notes: j.Notes}, nil
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(time.Second):
-		}
-	}
-}
-
 // progressBar draws one line on stderr, redrawn in place on a terminal:
 // "text  [#########-----------]  96/192  50%  812.3 captions/s  ETA 0s".
 // Elsewhere (a log file, CI) it writes a line at each tenth of the work.
@@ -214,9 +171,19 @@ type progressBar struct {
 	lines  int
 	decile int
 	ended  bool
+	// following: the job turned out to run in another worker.
+	following bool
 }
 
-func (b *progressBar) update(j *models.EvalJob) { b.show(autoeval.NewJobView(j)) }
+// update shows j; the first poll of a job another worker runs says so.
+func (b *progressBar) update(j *autoeval.Job, following bool) {
+	if following && !b.following {
+		b.following = true
+		b.newline()
+		fmt.Fprintf(b.w, "%s job %d is running in another worker; following it\n", b.kind, j.ID)
+	}
+	b.show(j)
+}
 
 func (b *progressBar) show(v *autoeval.Job) {
 	if b.off || (time.Since(b.last) < 100*time.Millisecond && !v.Ended()) {
@@ -250,14 +217,20 @@ func (b *progressBar) show(v *autoeval.Job) {
 	b.drew = true
 }
 
-func (b *progressBar) finish(j *models.EvalJob) {
+func (b *progressBar) finish(j *autoeval.Job) {
 	if b.off {
 		return
 	}
 	b.last = time.Time{}
-	b.show(autoeval.NewJobView(j))
+	b.show(j)
+	b.newline()
+}
+
+// newline ends a line redrawn in place.
+func (b *progressBar) newline() {
 	if b.drew {
 		fmt.Fprintln(b.w)
+		b.drew = false
 	}
 }
 

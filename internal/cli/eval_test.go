@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"capeval/annotation"
 	"capeval/annotation/demo"
 	"capeval/autoeval"
 	"capeval/autoeval/clip"
@@ -37,7 +38,7 @@ func loadDemoFor(t *testing.T, dir string) {
 	if _, err := store.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := loadDemo(ctx, store, dir, slog.New(slog.DiscardHandler), io.Discard); err != nil {
+	if err := loadDemo(ctx, store, annotation.NewImageStore(dir), dir, slog.New(slog.DiscardHandler), io.Discard); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -67,7 +68,7 @@ func testEvalEqualsScore(t *testing.T, db string) {
 	loadDemoFor(t, dir)
 	ctx := context.Background()
 	var out, errb bytes.Buffer
-	if code := Run(ctx, []string{"eval", "--campaign", demoCampaign, "--format", "json"}, &out, &errb); code != 0 {
+	if code := Run(ctx, []string{"eval", "--campaign", demo.CampaignName, "--format", "json"}, &out, &errb); code != 0 {
 		t.Fatalf("eval exited %d: %s", code, errb.String())
 	}
 	if !strings.Contains(errb.String(), "192/192 100%") {
@@ -133,12 +134,12 @@ func TestEvalErrors(t *testing.T) {
 		wantErr  string
 	}{
 		{"help", []string{"eval", "-h"}, 0, "--kinds"},
-		{"campaign required", []string{"eval"}, 1, "--campaign is required"},
+		{"campaign required", []string{"eval"}, 2, "--campaign is required"},
 		{"unknown campaign", []string{"eval", "--campaign", "nope"}, 1, `no campaign with id or name "nope"`},
-		{"bad format", []string{"eval", "--campaign", demoCampaign, "--format", "yaml"}, 1, `--format "yaml": want table or json`},
-		{"unknown kind", []string{"eval", "--campaign", demoCampaign, "--kinds", "text,bleu"}, 1, `--kinds: unknown kind "bleu"`},
-		{"clip without a model", []string{"eval", "--campaign", demoCampaign, "--kinds", "clip"}, 1, "CLIPScore is unavailable"},
-		{"stray argument", []string{"eval", "--campaign", demoCampaign, "extra"}, 1, `unexpected argument "extra"`},
+		{"bad format", []string{"eval", "--campaign", demo.CampaignName, "--format", "yaml"}, 2, `--format "yaml": want table or json`},
+		{"unknown kind", []string{"eval", "--campaign", demo.CampaignName, "--kinds", "text,bleu"}, 1, `--kinds: unknown kind "bleu"`},
+		{"clip without a model", []string{"eval", "--campaign", demo.CampaignName, "--kinds", "clip"}, 1, "CLIPScore is unavailable"},
+		{"stray argument", []string{"eval", "--campaign", demo.CampaignName, "extra"}, 2, `unexpected argument "extra"`},
 		{"unknown flag", []string{"eval", "--fast"}, 2, "flag provided but not defined"},
 	}
 	for _, tt := range tests {
@@ -156,10 +157,7 @@ func TestEvalErrors(t *testing.T) {
 // on the real ONNX Runtime: every captioner gets CLIPScore and RefCLIPScore
 // beside its text scores.
 func TestEvalWithCLIP(t *testing.T) {
-	lib := clip.DefaultLibraryPath()
-	if _, err := os.Stat(lib); err != nil {
-		sharedtest.Missing(t, "ONNX Runtime library %s is missing (%v): run `make onnxruntime` or set %s", lib, err, clip.LibraryEnv)
-	}
+	lib := sharedtest.ONNXRuntimeLibrary(t, clip.DefaultLibraryPath())
 	dir := setEnv(t)
 	model := filepath.Join(t.TempDir(), "tiny-clip")
 	if _, err := onnxgen.WriteTinyFolder(model, onnxgen.DefaultTinyConfig(), onnxgen.TokenizerJSON); err != nil {
@@ -169,7 +167,7 @@ func TestEvalWithCLIP(t *testing.T) {
 	t.Setenv("CAPEVAL_CLIP_MODEL", model)
 	loadDemoFor(t, dir)
 	var out, errb bytes.Buffer
-	if code := Run(context.Background(), []string{"eval", "--campaign", demoCampaign, "--format", "json"}, &out, &errb); code != 0 {
+	if code := Run(context.Background(), []string{"eval", "--campaign", demo.CampaignName, "--format", "json"}, &out, &errb); code != 0 {
 		t.Fatalf("eval exited %d: %s", code, errb.String())
 	}
 	if !strings.Contains(errb.String(), "clip [") {
@@ -254,8 +252,8 @@ func TestServeRunsJobs(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
 	}
-	lead := login(demoAccounts[1].email, demoAccounts[1].password)
-	ann := login(demoAccounts[2].email, demoAccounts[2].password)
+	lead := login(demo.Accounts[1].Email, demo.Accounts[1].Password)
+	ann := login(demo.Accounts[2].Email, demo.Accounts[2].Password)
 	if code, body := do("POST", "/api/v1/campaigns/1/jobs", `{"kind":"text"}`, lead); code != 202 || !strings.Contains(body, `"status":"queued"`) {
 		t.Fatalf("start job: %d %s", code, body)
 	}

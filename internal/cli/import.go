@@ -3,7 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -28,91 +28,66 @@ func (r *resultsFlags) Set(v string) error {
 	return nil
 }
 
-// importCommand creates the campaign if needed and imports images,
-// references and captioner outputs into it, through the same importer as
-// the API.
-func importCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("import",
-		"import --campaign NAME [--mode likert|pairwise] [--images DIR|ZIP] [--references FILE]\n"+
-			"                      [--results NAME[@VERSION]=FILE]... [--format table|json]",
-		"Import into the campaign NAME (its id or name), creating it when there is none (in --mode, default\n"+
-			"likert): images from a folder or a .zip (JPEG, PNG, GIF, WebP; stored content-addressed in the data\n"+
-			"directory), references (COCO captions annotation JSON, JSON Lines or CSV) and one results file per\n"+
-			"captioner (COCO results JSON, JSON Lines or CSV). Every file is checked before anything is written;\n"+
-			"problems are listed with their file, line or byte and field, and nothing changes. The import is one\n"+
-			"transaction. Importing the same files again changes nothing and says so; a new VERSION is a new\n"+
-			"captioner; captions that differ from those of the same NAME@VERSION are refused.", stderr)
-	campaign := fs.String("campaign", "", "the campaign's `NAME` (or id); created when missing")
-	mode := fs.String("mode", "", "rating `mode` of a campaign created here: likert or pairwise (default likert)")
-	images := fs.String("images", "", "a `DIR` or ZIP of images")
-	refs := fs.String("references", "", "reference captions `FILE`")
-	var results resultsFlags
-	fs.Var(&results, "results", "a captioner's outputs: `NAME[@VERSION]=FILE` (repeat for each captioner)")
-	format := fs.String("format", "table", "output `format`: table or json")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	switch {
-	case fs.NArg() > 0:
-		return fmt.Errorf("unexpected arguments %q: every input is a flag", fs.Args())
-	case strings.TrimSpace(*campaign) == "":
-		return errors.New("--campaign is required")
-	case *mode != "" && *mode != string(models.ModeLikert) && *mode != string(models.ModePairwise):
-		return fmt.Errorf("--mode %q: want likert or pairwise", *mode)
-	case *format != "table" && *format != "json":
-		return fmt.Errorf("--format %q: want table or json", *format)
-	}
-	req := annotation.ImportRequest{Images: annotation.SourceFile{Path: *images}, References: annotation.SourceFile{Path: *refs}, Results: results}
-
-	cfg, store, log, err := setup(ctx, stderr)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	importer := annotation.NewImporter(store, annotation.NewImageStore(cfg.DataDir), log)
-	plan, err := importer.Check(ctx, req)
-	if err != nil {
-		return err
-	}
-	defer plan.Close()
-	campaigns := annotation.NewCampaigns(store, log)
-	c, err := campaigns.Lookup(ctx, *campaign)
-	created := false
-	switch {
-	case errors.Is(err, annotation.ErrNotFound):
-		// Check everything against the empty campaign it would be: bad
-		// input must not leave a new, empty campaign behind.
-		if err := importer.Validate(ctx, 0, plan); err != nil {
-			return err
+var importCommand = &command{
+	name:    "import",
+	summary: "import images, references and captioner outputs into a campaign",
+	usage:   "--campaign NAME [--images DIR|ZIP] [--references FILE] [--results NAME[@VERSION]=FILE]... [flags]",
+	help: "Import into the campaign NAME (its id or name), creating it when there is none (in --mode, default\n" +
+		"likert): images from a folder or a .zip (JPEG, PNG, GIF, WebP; stored content-addressed in the data\n" +
+		"directory), references (COCO captions annotation JSON, JSON Lines or CSV) and one results file per\n" +
+		"captioner (COCO results JSON, JSON Lines or CSV). Every file is checked before anything is written;\n" +
+		"problems are listed with their file, line or byte and field, and nothing changes. The import, with\n" +
+		"the creation of the campaign, is one transaction. Importing the same files again changes nothing\n" +
+		"and says so; a new VERSION is a new captioner; captions that differ from those of the same\n" +
+		"NAME@VERSION are refused.",
+	flags: func(fs *flag.FlagSet, e *env) action {
+		campaign := fs.String("campaign", "", "the campaign's `NAME` (or id); created when missing")
+		mode := fs.String("mode", "", "rating `mode` of a campaign created here: likert or pairwise (default likert)")
+		images := fs.String("images", "", "a `DIR` or ZIP of images")
+		refs := fs.String("references", "", "reference captions `FILE`")
+		var results resultsFlags
+		fs.Var(&results, "results", "a captioner's outputs: `NAME[@VERSION]=FILE` (repeat for each captioner)")
+		format := fs.String("format", "table", "output `format`: table or json")
+		return func(ctx context.Context, args []string) error {
+			switch {
+			case len(args) > 0:
+				return usagef("unexpected arguments %q: every input is a flag", args)
+			case strings.TrimSpace(*campaign) == "":
+				return usagef("--campaign is required")
+			case *mode != "" && *mode != string(models.ModeLikert) && *mode != string(models.ModePairwise):
+				return usagef("--mode %q: want likert or pairwise", *mode)
+			case *format != "table" && *format != "json":
+				return usagef("--format %q: want table or json", *format)
+			}
+			req := annotation.ImportRequest{Images: annotation.SourceFile{Path: *images}, References: annotation.SourceFile{Path: *refs}, Results: results}
+			cfg, store, log, err := e.setup(ctx)
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			importer := annotation.NewImporter(store, annotation.NewImageStore(cfg.DataDir), log)
+			plan, err := importer.Check(ctx, req)
+			if err != nil {
+				return err
+			}
+			defer plan.Close()
+			rep, err := importer.ImportInto(ctx, annotation.ImportTarget{Campaign: *campaign, Mode: models.CampaignMode(*mode)}, plan)
+			if err != nil {
+				return err
+			}
+			if *format == "json" {
+				enc := json.NewEncoder(e.stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(struct {
+					Campaign string `json:"campaign"`
+					Created  bool   `json:"created"`
+					*annotation.ImportReport
+				}{rep.Campaign.Name, rep.Created, rep.ImportReport})
+			}
+			printImportReport(e.stdout, rep.Campaign, rep.Created, rep.ImportReport)
+			return nil
 		}
-		c, err = campaigns.Create(ctx, 0, annotation.NewCampaign{Name: *campaign, Mode: models.CampaignMode(*mode)})
-		if err != nil {
-			return err
-		}
-		created = true
-	case err != nil:
-		return err
-	case *mode != "" && models.CampaignMode(*mode) != c.Mode:
-		return fmt.Errorf("campaign %q exists in mode %s, not %s (change it with `capeval campaign update`)", c.Name, c.Mode, *mode)
-	}
-	rep, err := importer.Apply(ctx, c.ID, plan)
-	if err != nil {
-		if created {
-			return fmt.Errorf("%w\n(campaign %q was created, empty)", err, c.Name)
-		}
-		return err
-	}
-	if *format == "json" {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(struct {
-			Campaign string `json:"campaign"`
-			Created  bool   `json:"created"`
-			*annotation.ImportReport
-		}{c.Name, created, rep})
-	}
-	printImportReport(stdout, c, created, rep)
-	return nil
+	},
 }
 
 func printImportReport(w io.Writer, c *annotation.Campaign, created bool, rep *annotation.ImportReport) {

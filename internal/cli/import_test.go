@@ -1,17 +1,12 @@
 package cli
 
 import (
-	"context"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
 	"capeval/annotation/demo"
-	"capeval/models"
 )
 
 // TestImportCommand runs its cases in order on one data directory: later
@@ -39,11 +34,11 @@ func TestImportCommand(t *testing.T) {
 		wantCode int
 		wantOut  []string // substrings of stdout+stderr
 	}{
-		{"help", []string{"import", "-h"}, 0, []string{"--results NAME[@VERSION]=FILE", "a new VERSION is a new\ncaptioner"}},
+		{"help", []string{"import", "-h"}, 0, []string{"--results NAME[@VERSION]=FILE", "a new VERSION is a new captioner"}},
 		{"in the command list", []string{"help"}, 0, []string{"import   import images, references and captioner outputs"}},
-		{"campaign required", []string{"import", "--images", imgs}, 1, []string{"--campaign is required"}},
+		{"campaign required", []string{"import", "--images", imgs}, 2, []string{"--campaign is required"}},
 		{"malformed --results", []string{"import", "--campaign", "c", "--results", "nofile"}, 2, []string{"want NAME[@VERSION]=FILE"}},
-		{"bad mode", []string{"import", "--campaign", "c", "--mode", "ranking"}, 1, []string{`--mode "ranking": want likert or pairwise`}},
+		{"bad mode", []string{"import", "--campaign", "c", "--mode", "ranking"}, 2, []string{`--mode "ranking": want likert or pairwise`}},
 		{"bad files list every problem", []string{"import", "--campaign", "Shapes", "--images", imgs, "--references", refs, "--results", "x=" + bad}, 1,
 			[]string{"capeval import: invalid import: 2 problems", "bad.jsonl: line 2: image_id: no image 4242 in the campaign nor in this import",
 				"bad.jsonl: line 3: caption: empty caption for image 2"}},
@@ -94,49 +89,24 @@ func TestImportCommand(t *testing.T) {
 	}
 }
 
-// TestDemoLoadsThroughTheImporter: the demo campaign has its images with
-// their tags and stored files, references and captioners.
-func TestDemoLoadsThroughTheImporter(t *testing.T) {
-	dir := setEnv(t)
-	ctx := context.Background()
-	store, err := models.Open(ctx, "", dir, nil)
-	if err != nil {
+// TestImportFailureCreatesNoCampaign: an import that fails after its files
+// were checked (here the image store cannot be written) leaves no campaign
+// behind: the campaign is created in the import's transaction.
+func TestImportFailureCreatesNoCampaign(t *testing.T) {
+	dataDir := setEnv(t)
+	in := t.TempDir()
+	if err := demo.Generate(demo.DefaultSeed).WriteFiles(in); err != nil {
 		t.Fatal(err)
 	}
-	defer store.Close()
-	if _, err := store.Migrate(ctx); err != nil {
+	// A file where the image store's folder belongs.
+	if err := os.WriteFile(filepath.Join(dataDir, "images"), []byte("in the way"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := loadDemo(ctx, store, dir, slog.New(slog.DiscardHandler), io.Discard); err != nil {
-		t.Fatal(err)
+	code, out, errOut := cli(t, "", "import", "--campaign", "Shapes", "--images", filepath.Join(in, "images"))
+	if code != 1 {
+		t.Fatalf("import: exit %d (want 1)\nstdout: %s\nstderr: %s", code, out, errOut)
 	}
-	c, err := store.CampaignByName(ctx, demoCampaign)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data := demo.Generate(demo.DefaultSeed)
-	for _, want := range data.Images[:3] {
-		img, err := store.ImageByExternalID(ctx, c.ID, strconv.Itoa(want.ID))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if img.Width != want.Width || img.Height != want.Height || string(img.Tags) != string(models.MustJSON(want.Tags)) {
-			t.Errorf("image %d: %+v, want %dx%d tags %q", want.ID, img, want.Width, want.Height, want.Tags)
-		}
-		if _, err := os.Stat(filepath.Join(dir, "images", filepath.FromSlash(img.StorageKey))); err != nil {
-			t.Errorf("image %d: %v", want.ID, err)
-		}
-	}
-	refs := 0
-	if err := store.EachReference(ctx, c.ID, func(int64, int, string) error { refs++; return nil }); err != nil {
-		t.Fatal(err)
-	}
-	if refs != demo.NumImages*demo.RefsPerImage {
-		t.Errorf("%d references", refs)
-	}
-	for _, k := range data.Captioners {
-		if _, err := store.CaptionerByName(ctx, c.ID, k.Name, k.Version); err != nil {
-			t.Errorf("captioner %s: %v", k.Name, err)
-		}
+	if _, out, _ := cli(t, "", "campaign", "list"); !strings.Contains(out, "no campaigns yet") {
+		t.Errorf("a failed import left a campaign:\n%s", out)
 	}
 }

@@ -2,26 +2,36 @@ package cli
 
 import (
 	"context"
+	"flag"
 	"fmt"
-	"io"
 	"os"
 
 	"capeval/models"
-	"capeval/server"
 )
 
-func migrateCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("migrate", "migrate",
-		"Apply the pending database migrations of CAPEVAL_DB (default: SQLite in CAPEVAL_DATA_DIR) and exit.\n"+
-			"A database newer than this binary is refused.", stderr)
-	if err := parseFlags(fs, args); err != nil {
+var migrateCommand = &command{
+	name:    "migrate",
+	summary: "apply pending database migrations and exit",
+	help: "Apply the pending database migrations of CAPEVAL_DB (default: SQLite in CAPEVAL_DATA_DIR) and exit.\n" +
+		"A database newer than this binary is refused.",
+	flags: func(fs *flag.FlagSet, e *env) action {
+		return func(ctx context.Context, args []string) error {
+			if err := wantArgs(args, 0, "migrate", ""); err != nil {
+				return err
+			}
+			return migrate(ctx, e)
+		}
+	},
+}
+
+// migrate opens the database without setup's migration, to report each
+// version it applies.
+func migrate(ctx context.Context, e *env) error {
+	cfg, err := e.loadConfig()
+	if err != nil {
 		return err
 	}
-	cfg, err := server.LoadConfig(os.Getenv)
-	if err != nil {
-		return fmt.Errorf("configuration:\n%w", err)
-	}
-	log := cfg.NewLogger(stderrFile(stderr))
+	log := cfg.NewLogger(e.stderr)
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
@@ -35,10 +45,10 @@ func migrateCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 	if len(applied) == 0 {
-		fmt.Fprintln(stdout, "database is up to date")
+		fmt.Fprintln(e.stdout, "database is up to date")
 	}
 	for _, v := range applied {
-		fmt.Fprintf(stdout, "applied migration %04d\n", v)
+		fmt.Fprintf(e.stdout, "applied migration %04d\n", v)
 	}
 	return nil
 }

@@ -1,13 +1,10 @@
 package cli
 
 import (
-	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"flag"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -109,13 +106,13 @@ func TestModelsCommand(t *testing.T) {
 		{
 			name:    "overview",
 			args:    func(e modelsEnv) []string { return []string{"-h"} },
-			wantOut: []string{"pull", "list", hub.DefaultRepo},
+			wantOut: []string{"pull", "list", "capeval models pull [REPO]"},
 		},
 		{
-			name:    "no subcommand is a usage error",
-			args:    func(e modelsEnv) []string { return nil },
-			wantErr: errUsage,
-			wantOut: []string{"Usage: capeval models"},
+			name:       "no subcommand is a usage error",
+			args:       func(e modelsEnv) []string { return nil },
+			wantErr:    errUsage,
+			wantErrOut: []string{"Usage: capeval models"},
 		},
 		{
 			name:       "unknown subcommand",
@@ -123,17 +120,15 @@ func TestModelsCommand(t *testing.T) {
 			wantErrSub: `unknown subcommand "fetch"`,
 		},
 		{
-			name:    "pull -h explains every flag and variable",
-			args:    func(e modelsEnv) []string { return []string{"pull", "-h"} },
-			wantErr: flag.ErrHelp,
-			wantErrOut: []string{"-dir folder", "-revision REV", "-variant fp32|fp16|quantized", "-endpoint URL",
+			name: "pull -h explains every flag and variable",
+			args: func(e modelsEnv) []string { return []string{"pull", "-h"} },
+			wantOut: []string{"-dir folder", "-revision REV", "-variant fp32|fp16|quantized", "-endpoint URL",
 				"HF_TOKEN", "HF_ENDPOINT", "CAPEVAL_CLIP_MODEL", hub.DefaultRepo, "resumes"},
 		},
 		{
-			name:       "list -h",
-			args:       func(e modelsEnv) []string { return []string{"list", "-h"} },
-			wantErr:    flag.ErrHelp,
-			wantErrOut: []string{"-verify", "-dir folder"},
+			name:    "list -h",
+			args:    func(e modelsEnv) []string { return []string{"list", "-h"} },
+			wantOut: []string{"-verify", "-dir folder"},
 		},
 		{
 			name:       "pull the default repository into the data dir",
@@ -175,7 +170,7 @@ func TestModelsCommand(t *testing.T) {
 			name:       "undefined flag is a usage error",
 			args:       func(e modelsEnv) []string { return []string{"pull", "--force"} },
 			wantErr:    errUsage,
-			wantErrOut: []string{"flag provided but not defined: -force"},
+			wantErrSub: "flag provided but not defined: -force",
 		},
 		{
 			name:       "gated repository without HF_TOKEN",
@@ -265,26 +260,25 @@ func TestModelsCommand(t *testing.T) {
 					t.Setenv(k, v)
 				}
 			}
-			var stdout, stderr bytes.Buffer
-			err := modelsCommand(context.Background(), tt.args(e), &stdout, &stderr)
+			stdout, stderr, err := execArgs(append([]string{"models"}, tt.args(e)...)...)
 			switch {
 			case tt.wantErr == nil && tt.wantErrSub == "" && err != nil:
-				t.Fatalf("error %v\nstderr:\n%s", err, stderr.String())
+				t.Fatalf("error %v\nstderr:\n%s", err, stderr)
 			case (tt.wantErr != nil || tt.wantErrSub != "") && err == nil:
-				t.Fatalf("succeeded, want an error\nstdout:\n%s", stdout.String())
+				t.Fatalf("succeeded, want an error\nstdout:\n%s", stdout)
 			case tt.wantErr != nil && !errors.Is(err, tt.wantErr):
 				t.Errorf("error %v does not wrap %v", err, tt.wantErr)
 			case tt.wantErrSub != "" && !strings.Contains(err.Error(), tt.wantErrSub):
 				t.Errorf("error %q lacks %q", err, tt.wantErrSub)
 			}
 			for _, s := range tt.wantOut {
-				if !strings.Contains(stdout.String(), s) {
-					t.Errorf("stdout lacks %q:\n%s", s, stdout.String())
+				if !strings.Contains(stdout, s) {
+					t.Errorf("stdout lacks %q:\n%s", s, stdout)
 				}
 			}
 			for _, s := range tt.wantErrOut {
-				if !strings.Contains(stderr.String(), s) {
-					t.Errorf("stderr lacks %q:\n%s", s, stderr.String())
+				if !strings.Contains(stderr, s) {
+					t.Errorf("stderr lacks %q:\n%s", s, stderr)
 				}
 			}
 			if tt.check != nil {
@@ -316,9 +310,8 @@ func modelsCheckFolder(t *testing.T, dir string, v hub.Variant) {
 // modelsRun runs a models subcommand that must succeed.
 func modelsRun(t *testing.T, args ...string) {
 	t.Helper()
-	var out bytes.Buffer
-	if err := modelsCommand(context.Background(), args, &out, &out); err != nil {
-		t.Fatalf("models %v: %v\n%s", args, err, out.String())
+	if out, errOut, err := execArgs(append([]string{"models"}, args...)...); err != nil {
+		t.Fatalf("models %v: %v\n%s%s", args, err, out, errOut)
 	}
 }
 

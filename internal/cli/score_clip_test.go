@@ -19,10 +19,9 @@ import (
 // and a tiny generated CLIP model on the real ONNX Runtime, and checks the
 // scores against the encoder called directly on the same inputs.
 func TestScoreCLIP(t *testing.T) {
-	lib := clip.DefaultLibraryPath()
-	if _, err := os.Stat(lib); err != nil {
-		sharedtest.Missing(t, "ONNX Runtime library %s missing: run `make onnxruntime`", lib)
-	}
+	lib := sharedtest.ONNXRuntimeLibrary(t, clip.DefaultLibraryPath())
+	t.Setenv("CAPEVAL_ONNXRUNTIME_LIB", lib)
+	t.Setenv("CAPEVAL_CLIP_MODEL", "") // "no model" below must not find one configured
 	dir := t.TempDir()
 	data := demo.Generate(demo.DefaultSeed)
 	if err := data.WriteFiles(dir); err != nil {
@@ -51,7 +50,7 @@ func TestScoreCLIP(t *testing.T) {
 	}
 
 	// The same scores from the encoder directly.
-	enc, err := clip.NewEncoder(clip.Options{ModelDir: model, Device: "cpu"})
+	enc, err := clip.NewEncoder(clip.Options{LibraryPath: lib, ModelDir: model, Device: "cpu"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"math"
 	"os"
@@ -17,9 +15,7 @@ import (
 // scoreRun runs `capeval score` with args and returns stdout, stderr and the
 // error.
 func scoreRun(args ...string) (string, string, error) {
-	var stdout, stderr bytes.Buffer
-	err := scoreCommand(context.Background(), args, &stdout, &stderr)
-	return stdout.String(), stderr.String(), err
+	return execArgs(append([]string{"score"}, args...)...)
 }
 
 // scoreFiles writes files into a temporary folder and returns their paths.

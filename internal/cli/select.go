@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -12,88 +13,98 @@ import (
 	"capeval/models"
 )
 
-const selectSynopsis = "select CAMPAIGN [--thresholds JSON|@FILE] [--commit [--replace] [--fingerprint F]] [--examples N]\n" +
-	"                        [--as EMAIL] [--format table|json]"
-
-const selectDescription = "Pre-rank a campaign's captioners by their automatic scores and preview the human task queue that its\n" +
-	"thresholds select: captioners kept and dropped (with the reason), counts, estimated annotator hours and\n" +
-	"examples. CAMPAIGN is its id or name. --thresholds previews a draft without storing it.\n\n" +
-	"--commit creates exactly the previewed tasks in one transaction (audited); with --thresholds it first\n" +
-	"stores them (audited, validated). A campaign that has tasks is refused unless --replace, which deletes\n" +
-	"the untouched tasks and keeps those with ratings or a live lease. --fingerprint (from a preview) makes\n" +
-	"the commit refuse if the data or the thresholds changed since. The thresholds document is described in\n" +
-	"README.md (Selection)."
-
-// selectCommand previews or commits a campaign's selection through the
-// same service as the API.
-func selectCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("select", selectSynopsis, selectDescription, stderr)
-	format := fs.String("format", "table", "output `format`: table or json")
-	thresholdsArg := fs.String("thresholds", "", "thresholds as inline `JSON` or @FILE (@- reads standard input)")
-	commit := fs.Bool("commit", false, "create the tasks (default: preview only)")
-	replace := fs.Bool("replace", false, "with --commit: replace the untouched tasks of a campaign that has some")
-	fingerprint := fs.String("fingerprint", "", "with --commit: the preview's `FINGERPRINT`; refuse if the selection changed")
-	examples := fs.Int("examples", annotation.DefaultExamples, fmt.Sprintf("how many queued tasks to show (`N`, 0..%d)", annotation.MaxExamples))
-	as := fs.String("as", "", "record stored thresholds and the commit in the audit log as made by the account with this `EMAIL`")
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return fmt.Errorf("select takes one campaign (its id or name), got %d arguments", len(pos))
-	}
-	if *format != "table" && *format != "json" {
-		return fmt.Errorf("--format %q: want table or json", *format)
-	}
-	if *examples < 0 || *examples > annotation.MaxExamples {
-		return fmt.Errorf("--examples %d: want 0..%d", *examples, annotation.MaxExamples)
-	}
-	// A preview with --replace shows what a replacing commit would do; a
-	// fingerprint only means something to a commit.
-	if *fingerprint != "" && !*commit {
-		return fmt.Errorf("--fingerprint needs --commit")
-	}
-	var draft models.JSON
-	if *thresholdsArg != "" {
-		if draft, err = readDocument("--thresholds", *thresholdsArg); err != nil {
-			return err
+var selectCommand = &command{
+	name:    "select",
+	summary: "pre-rank captioners and preview or commit the human task queue (thresholds)",
+	usage:   "CAMPAIGN [--thresholds JSON|@FILE] [--commit [--replace] [--fingerprint F]] [flags]",
+	help: "Pre-rank a campaign's captioners by their automatic scores and preview the human task queue that its\n" +
+		"thresholds select: captioners kept and dropped (with the reason), counts, estimated annotator hours and\n" +
+		"examples. CAMPAIGN is its id or name. --thresholds previews a draft without storing it.\n\n" +
+		"--commit creates exactly the previewed tasks in one transaction (audited); with --thresholds it stores\n" +
+		"them in that transaction (audited, validated): a refused commit stores nothing. A campaign that has\n" +
+		"tasks is refused unless --replace, which deletes\n" +
+		"the untouched tasks and keeps those with ratings or a live lease. --fingerprint (from a preview) makes\n" +
+		"the commit refuse if the data or the thresholds changed since. The thresholds document is described in\n" +
+		"README.md (Selection).",
+	flags: func(fs *flag.FlagSet, e *env) action {
+		format := formatFlag(fs)
+		thresholdsArg := fs.String("thresholds", "", "thresholds as inline `JSON` or @FILE (@- reads standard input)")
+		commit := fs.Bool("commit", false, "create the tasks (default: preview only)")
+		replace := fs.Bool("replace", false, "with --commit: replace the untouched tasks of a campaign that has some")
+		fingerprint := fs.String("fingerprint", "", "with --commit: the preview's `FINGERPRINT`; refuse if the selection changed")
+		examples := fs.Int("examples", annotation.DefaultExamples, fmt.Sprintf("how many queued tasks to show (`N`, 0..%d)", annotation.MaxExamples))
+		as := fs.String("as", "", "record stored thresholds and the commit in the audit log as made by the account with this `EMAIL`")
+		return func(ctx context.Context, args []string) error {
+			if err := wantArgs(args, 1, "select", "one campaign (its id or name)"); err != nil {
+				return err
+			}
+			if *format != "table" && *format != "json" {
+				return usagef("--format %q: want table or json", *format)
+			}
+			if *examples < 0 || *examples > annotation.MaxExamples {
+				return usagef("--examples %d: want 0..%d", *examples, annotation.MaxExamples)
+			}
+			// A preview with --replace shows what a replacing commit would
+			// do; a fingerprint only means something to a commit.
+			if *fingerprint != "" && !*commit {
+				return usagef("--fingerprint needs --commit")
+			}
+			var draft models.JSON
+			if *thresholdsArg != "" {
+				var err error
+				if draft, err = readDocument("--thresholds", *thresholdsArg, e.stdin); err != nil {
+					return err
+				}
+			}
+			return selection(ctx, e, args[0], draft, selectOptions{commit: *commit, replace: *replace,
+				fingerprint: *fingerprint, examples: *examples, as: *as, json: *format == "json"})
 		}
-	}
+	},
+}
 
-	_, store, log, err := setup(ctx, stderr)
+// selectOptions are the parsed flags of `capeval select`.
+type selectOptions struct {
+	commit, replace bool
+	fingerprint     string
+	examples        int
+	as              string
+	json            bool
+}
+
+// selection previews or commits a campaign's selection through the same
+// service as the API.
+func selection(ctx context.Context, e *env, ref string, draft models.JSON, o selectOptions) error {
+	_, store, log, err := e.setup(ctx)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
 	campaigns := annotation.NewCampaigns(store, log)
 	svc := annotation.NewSelection(store, campaigns, log)
-	c, err := campaigns.Lookup(ctx, pos[0])
+	c, err := campaigns.Lookup(ctx, ref)
 	if err != nil {
 		return err
 	}
-	out := selectOutput{w: stdout, json: *format == "json", campaign: c}
-	if !*commit {
-		pv, err := svc.Preview(ctx, c.ID, annotation.PreviewOptions{Thresholds: draft, Replace: *replace, Examples: *examples})
+	out := selectOutput{w: e.stdout, json: o.json, campaign: c}
+	if !o.commit {
+		pv, err := svc.Preview(ctx, c.ID, annotation.PreviewOptions{Thresholds: draft, Replace: o.replace, Examples: o.examples})
 		if err != nil {
 			return err
 		}
-		pv.Examples = pv.Examples[:min(len(pv.Examples), *examples)]
+		pv.Examples = pv.Examples[:min(len(pv.Examples), o.examples)]
 		return out.print(pv, nil)
 	}
-	actor, err := (&campaignFlags{as: *as}).actor(ctx, store)
+	actor, err := actorID(ctx, store, o.as)
 	if err != nil {
 		return err
 	}
-	if draft != nil {
-		if _, err := svc.SetThresholds(ctx, actor, c.ID, draft); err != nil {
-			return err
-		}
-	}
-	res, err := svc.Commit(ctx, actor, c.ID, annotation.CommitOptions{Replace: *replace, Fingerprint: *fingerprint})
+	// A draft is stored by the commit itself, in its transaction: a refused
+	// commit stores nothing.
+	res, err := svc.Commit(ctx, actor, c.ID, annotation.CommitOptions{Replace: o.replace, Fingerprint: o.fingerprint, Thresholds: draft})
 	if err != nil {
 		return err
 	}
-	res.Examples = res.Examples[:min(len(res.Examples), *examples)]
+	res.Examples = res.Examples[:min(len(res.Examples), o.examples)]
 	return out.print(&res.SelectionPreview, res)
 }
 

@@ -24,7 +24,7 @@ func TestSelectCommand(t *testing.T) {
 	if _, err := store.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := loadDemo(ctx, store, dir, slog.New(slog.DiscardHandler), io.Discard); err != nil {
+	if err := loadDemo(ctx, store, annotation.NewImageStore(dir), dir, slog.New(slog.DiscardHandler), io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	caps, err := store.SelectionCaptioners(ctx, 1)
@@ -49,17 +49,20 @@ func TestSelectCommand(t *testing.T) {
 		wantOut  []string
 	}{
 		{"no thresholds yet", "", []string{"select", "1"}, 1, []string{"no thresholds: set them first"}},
-		{"no campaign", "", []string{"select"}, 1, []string{"select takes one campaign"}},
+		{"no campaign", "", []string{"select"}, 2, []string{"select takes one campaign"}},
 		{"unknown campaign", "", []string{"select", "nope"}, 1, []string{`no campaign with id or name "nope"`}},
 		{"bad thresholds named", "", []string{"select", "1", "--thresholds", `{"top_k":-1,"images":{"sampling":"stratified"}}`}, 1,
 			[]string{"top_k: -1", "images.tag_prefix: stratified sampling needs a tag prefix"}},
 		{"preview a draft", "", []string{"select", "1", "--thresholds", draft}, 0,
 			[]string{"seed 4", "captioners kept:  2 (dropped", "items:", "gold items:", "estimated hours:", "outside the top 2",
 				"examples (queue order):", "preview only: nothing was written"}},
-		{"fingerprint needs commit", "", []string{"select", "1", "--fingerprint", "ab"}, 1, []string{"--fingerprint needs --commit"}},
+		{"fingerprint needs commit", "", []string{"select", "1", "--fingerprint", "ab"}, 2, []string{"--fingerprint needs --commit"}},
 		{"commit the draft, stored and audited", draft, []string{"select", "1", "--thresholds", "@-", "--commit", "--as", "lead@demo.capeval.test"}, 0,
 			[]string{"committed: ", "tasks created, 0 untouched tasks deleted"}},
 		{"second commit refused", "", []string{"select", "1", "--commit"}, 1, []string{"tasks already: commit with replace"}},
+		{"thresholds of a refused commit not stored", "", []string{"select", "1", "--thresholds", `{"seed":5,"top_k":3}`, "--commit"}, 1,
+			[]string{"tasks already: commit with replace"}},
+		{"stored thresholds unchanged", "", []string{"campaign", "show", "1"}, 0, []string{`{"seed":4,`}},
 		{"replace", "", []string{"select", "1", "--commit", "--replace", "--examples", "0"}, 0, []string{"untouched tasks deleted"}},
 		{"audit log", "", []string{"campaign", "show", "1", "--audit", "3"}, 0,
 			[]string{"campaign.selection", "lead@demo.capeval.test  campaign.thresholds  null → " + `{"seed":4`}},

@@ -2,58 +2,38 @@ package cli
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
-	"os"
 	"path/filepath"
 
 	"capeval/annotation"
+	"capeval/annotation/demo"
 	"capeval/autoeval"
 	"capeval/models"
 	"capeval/server"
 )
 
-// setup loads the configuration, opens the database and applies pending
-// migrations: what every subcommand that touches the database shares.
-func setup(ctx context.Context, stderr io.Writer) (server.Config, *models.Store, *slog.Logger, error) {
-	cfg, err := server.LoadConfig(os.Getenv)
-	if err != nil {
-		return cfg, nil, nil, fmt.Errorf("configuration:\n%w", err)
-	}
-	log := cfg.NewLogger(stderrFile(stderr))
-	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
-		return cfg, nil, nil, fmt.Errorf("data directory: %w", err)
-	}
-	store, err := models.Open(ctx, cfg.DB, cfg.DataDir, log)
-	if err != nil {
-		return cfg, nil, nil, err
-	}
-	if _, err := store.Migrate(ctx); err != nil {
-		store.Close()
-		return cfg, nil, nil, err
-	}
-	return cfg, store, log, nil
+var serveCommand = &command{
+	name:    "serve",
+	summary: "run the web server (applies pending migrations first)",
+	help: "Run the web server: apply pending migrations, load the demo when CAPEVAL_DEMO=true and the\n" +
+		"database is empty, then serve the UI and the JSON API on CAPEVAL_ADDR until SIGINT/SIGTERM.\n" +
+		"Configuration comes from CAPEVAL_* variables (see `capeval config`).",
+	flags: func(fs *flag.FlagSet, e *env) action {
+		return func(ctx context.Context, args []string) error {
+			if err := wantArgs(args, 0, "serve", ""); err != nil {
+				return err
+			}
+			return serve(ctx, e)
+		}
+	},
 }
 
-// stderrFile lets tests pass a buffer while main logs to os.Stderr.
-func stderrFile(w io.Writer) io.Writer {
-	if w == nil {
-		return os.Stderr
-	}
-	return w
-}
-
-func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("serve", "serve",
-		"Run the web server: apply pending migrations, load the demo when CAPEVAL_DEMO=true and the\n"+
-			"database is empty, then serve the UI and the JSON API on CAPEVAL_ADDR until SIGINT/SIGTERM.\n"+
-			"Configuration comes from CAPEVAL_* variables (see `capeval config`).", stderr)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	cfg, store, log, err := setup(ctx, stderr)
+func serve(ctx context.Context, e *env) error {
+	cfg, store, log, err := e.setup(ctx)
 	if err != nil {
 		return err
 	}
@@ -61,16 +41,17 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err := cfg.EnsureSecret(); err != nil {
 		return err
 	}
+	images := annotation.NewImageStore(cfg.DataDir)
 	if cfg.Demo {
-		if err := loadDemo(ctx, store, cfg.DataDir, log, stdout); err != nil {
-			return fmt.Errorf("demo: %w", err)
+		if err := loadDemo(ctx, store, images, cfg.DataDir, log, e.stdout); err != nil {
+			return err
 		}
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on CAPEVAL_ADDR=%s: %w", cfg.Addr, err)
 	}
-	fmt.Fprintf(stdout, "capeval %s serving at http://%s\n", versionString(), ln.Addr())
+	fmt.Fprintf(e.stdout, "capeval %s serving at http://%s\n", versionString(), ln.Addr())
 	log.Info("serving", "addr", ln.Addr().String(), "db", store.Dialect(), "version", versionString())
 	// The selection's schema checks every thresholds change, whichever
 	// endpoint makes it (PATCH of the campaign or PUT of its thresholds).
@@ -78,13 +59,13 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	svc := server.Services{
 		Campaigns: campaigns,
 		Selection: annotation.NewSelection(store, campaigns, log),
-		Import:    annotation.NewImporter(store, annotation.NewImageStore(cfg.DataDir), log),
+		Import:    annotation.NewImporter(store, images, log),
 	}
 	// Auto-eval: workers in this process claim the jobs that the API
 	// queues (other processes on the same PostgreSQL may claim them too).
-	scorers := autoeval.Scorers{ImageDir: filepath.Join(cfg.DataDir, "images")}
+	scorers := autoeval.Scorers{ImageDir: images.Dir()}
 	if cfg.CLIPModel != "" {
-		enc, err := autoeval.OpenCLIP(cfg.ONNXRuntimeLib, cfg.CLIPModel, store, log)
+		enc, err := autoeval.OpenCLIP(clipOptions(cfg), store, log)
 		if err != nil {
 			return err
 		}
@@ -110,3 +91,25 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 // uses every core already (text metrics, ONNX Runtime), so one is enough
 // per machine; more machines add workers.
 const evalWorkers = 1
+
+// clipOptions are the CLIP settings of the configuration.
+func clipOptions(cfg server.Config) autoeval.CLIPOptions {
+	return autoeval.CLIPOptions{ModelDir: cfg.CLIPModel, LibraryPath: cfg.ONNXRuntimeLib, Device: cfg.Device, CUDAPlugin: cfg.CUDAPlugin}
+}
+
+// loadDemo loads the demo into an empty database and prints its logins.
+func loadDemo(ctx context.Context, store *models.Store, images *annotation.ImageStore, dataDir string, log *slog.Logger, stdout io.Writer) error {
+	st, err := demo.Load(ctx, store, demo.LoadOptions{Images: images, FilesDir: filepath.Join(dataDir, "demo"),
+		NewUser: server.NewUser, Log: log})
+	if err != nil {
+		return err
+	}
+	if st == demo.Skipped {
+		return nil
+	}
+	fmt.Fprintln(stdout, "demo accounts (email / password):")
+	for _, a := range demo.Accounts {
+		fmt.Fprintf(stdout, "  %-10s %-26s %s\n", a.Role, a.Email, a.Password)
+	}
+	return nil
+}

@@ -2,15 +2,17 @@ package cli
 
 import (
 	"context"
+	"flag"
 	"fmt"
-	"io"
 	"runtime/debug"
 )
 
-// version is set at build time with -ldflags "-X capeval/internal/cli.version=…"; otherwise
-// it comes from the module's VCS information.
+// version is set at build time (the Makefile passes -ldflags
+// "-X capeval/internal/cli.version=…"); otherwise it comes from the
+// module's VCS information.
 var version = ""
 
+// versionString is the version capeval reports.
 func versionString() string {
 	if version != "" {
 		return version
@@ -40,11 +42,17 @@ func versionString() string {
 	return "dev-" + rev
 }
 
-func versionCommand(_ context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("version", "version", "Print capeval's version.", stderr)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	fmt.Fprintln(stdout, "capeval", versionString())
-	return nil
+var versionCommand = &command{
+	name:    "version",
+	summary: "print the version",
+	help:    "Print capeval's version: the one stamped by `make build`, else dev-COMMIT from the build's VCS information.",
+	flags: func(fs *flag.FlagSet, e *env) action {
+		return func(_ context.Context, args []string) error {
+			if err := wantArgs(args, 0, "version", ""); err != nil {
+				return err
+			}
+			fmt.Fprintln(e.stdout, "capeval", versionString())
+			return nil
+		}
+	},
 }
