@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -64,40 +63,24 @@ var campaignCommand = &command{
 					if err := campaignArgs(args, 0, "campaign create", *format, &out); err != nil {
 						return err
 					}
-					// Read files before opening the database, so that a typo
-					// in a path fails fast and touches nothing.
-					if err := f.load(fs, e.stdin); err != nil {
-						return err
-					}
-					_, store, log, err := e.setup(ctx)
-					if err != nil {
-						return err
-					}
-					defer store.Close()
-					actor, err := actorID(ctx, store, f.as)
-					if err != nil {
-						return err
-					}
-					// A missing --name is reported by the service with the
-					// input's other problems, all at once.
-					in := annotation.NewCampaign{Rubric: f.rubric}
-					if f.name != nil {
-						in.Name = *f.name
-					}
-					if f.description != nil {
-						in.Description = *f.description
-					}
-					if f.mode != nil {
-						in.Mode = models.CampaignMode(*f.mode)
-					}
-					if f.annotators != nil {
-						in.Annotators = *f.annotators
-					}
-					c, err := annotation.NewCampaigns(store, log).Create(ctx, actor, in)
-					if err != nil {
-						return err
-					}
-					return out.campaign(c, nil, false, false)
+					return f.change(ctx, e, fs, out, func(svc *annotation.Campaigns, actor int64) (*annotation.Campaign, error) {
+						// A missing --name is reported by the service with
+						// the input's other problems, all at once.
+						in := annotation.NewCampaign{Rubric: f.rubric}
+						if f.name != nil {
+							in.Name = *f.name
+						}
+						if f.description != nil {
+							in.Description = *f.description
+						}
+						if f.mode != nil {
+							in.Mode = models.CampaignMode(*f.mode)
+						}
+						if f.annotators != nil {
+							in.Annotators = *f.annotators
+						}
+						return svc.Create(ctx, actor, in)
+					})
 				}
 			},
 		},
@@ -156,36 +139,21 @@ var campaignCommand = &command{
 					if err := campaignArgs(args, 1, "campaign update", *format, &out); err != nil {
 						return err
 					}
-					if err := f.load(fs, e.stdin); err != nil {
-						return err
-					}
-					_, store, log, err := e.setup(ctx)
-					if err != nil {
-						return err
-					}
-					defer store.Close()
-					actor, err := actorID(ctx, store, f.as)
-					if err != nil {
-						return err
-					}
-					svc := annotation.NewCampaigns(store, log)
-					cur, err := svc.Lookup(ctx, args[0])
-					if err != nil {
-						return err
-					}
-					p := annotation.CampaignPatch{Name: f.name, Description: f.description, Rubric: f.rubric,
-						Annotators: f.annotators, Thresholds: f.thresholds, BlendWeights: f.blendWeights}
-					if f.mode != nil {
-						p.Mode = (*models.CampaignMode)(f.mode)
-					}
-					if f.status != nil {
-						p.Status = (*models.CampaignStatus)(f.status)
-					}
-					c, err := svc.Update(ctx, actor, cur.ID, p)
-					if err != nil {
-						return err
-					}
-					return out.campaign(c, nil, false, false)
+					return f.change(ctx, e, fs, out, func(svc *annotation.Campaigns, actor int64) (*annotation.Campaign, error) {
+						cur, err := svc.Lookup(ctx, args[0])
+						if err != nil {
+							return nil, err
+						}
+						p := annotation.CampaignPatch{Name: f.name, Description: f.description, Rubric: f.rubric,
+							Annotators: f.annotators, Thresholds: f.thresholds, BlendWeights: f.blendWeights}
+						if f.mode != nil {
+							p.Mode = (*models.CampaignMode)(f.mode)
+						}
+						if f.status != nil {
+							p.Status = (*models.CampaignStatus)(f.status)
+						}
+						return svc.Update(ctx, actor, cur.ID, p)
+					})
 				}
 			},
 		},
@@ -232,6 +200,30 @@ func (f *campaignFlags) register(fs *flag.FlagSet, sub string) {
 		fs.StringVar(&f.thresholdsArg, "thresholds", "", "selection thresholds as inline `JSON` or @FILE; null clears them")
 		fs.StringVar(&f.blendArg, "blend-weights", "", "blend weights as inline `JSON` or @FILE; null clears them")
 	}
+}
+
+// change runs a create or an update: it reads the document flags first (a
+// typo in a path fails fast and touches nothing), opens the database,
+// resolves --as, and prints the campaign that fn returns.
+func (f *campaignFlags) change(ctx context.Context, e *env, fs *flag.FlagSet, out campaignOutput,
+	fn func(svc *annotation.Campaigns, actor int64) (*annotation.Campaign, error)) error {
+	if err := f.load(fs, e.stdin); err != nil {
+		return err
+	}
+	_, store, log, err := e.setup(ctx)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	actor, err := actorID(ctx, store, f.as)
+	if err != nil {
+		return err
+	}
+	c, err := fn(annotation.NewCampaigns(store, log), actor)
+	if err != nil {
+		return err
+	}
+	return out.campaign(c, nil, false, false)
 }
 
 // load reads the document flags that were given (inline JSON or @FILE) and
@@ -419,8 +411,4 @@ func shorten(s string) string {
 	return s
 }
 
-func (o campaignOutput) encode(v any) error {
-	enc := json.NewEncoder(o.w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
-}
+func (o campaignOutput) encode(v any) error { return writeJSON(o.w, v) }

@@ -1,20 +1,15 @@
 package cli
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"capeval/annotation"
 	"capeval/annotation/demo"
 	"capeval/models"
 )
@@ -23,31 +18,14 @@ import (
 // demo campaign (id 1); later cases see what earlier ones did.
 func TestCampaignCommand(t *testing.T) {
 	dir := setEnv(t)
-	ctx := context.Background()
-	store, err := models.Open(ctx, "", dir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := store.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := loadDemo(ctx, store, annotation.NewImageStore(dir), dir, slog.New(slog.DiscardHandler), io.Discard); err != nil {
-		t.Fatal(err)
-	}
-	store.Close()
+	loadDemoFor(t, dir)
 
 	rubric := filepath.Join(t.TempDir(), "rubric.json")
 	if err := os.WriteFile(rubric, []byte(`{"criteria":[{"key":"better","name":"Which is better?","description":"d",`+
 		`"scale":{"min":1,"max":5,"labels":["A much","A","same","B","B much"]}}]}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	tests := []struct {
-		name     string
-		input    string
-		args     []string
-		wantCode int
-		wantOut  []string // substrings of stdout+stderr
-	}{
+	tests := []cliCase{
 		{"help", "", []string{"campaign", "-h"}, 0, []string{"list    list campaigns", "update  change"}},
 		{"help of a subcommand", "", []string{"campaign", "update", "-h"}, 0, []string{"only moves forward", "-thresholds JSON", "-as EMAIL"}},
 		{"unknown subcommand", "", []string{"campaign", "delete"}, 2, []string{`unknown subcommand "delete"`}},
@@ -94,19 +72,7 @@ func TestCampaignCommand(t *testing.T) {
 		{"audit limit", "", []string{"campaign", "show", "2", "--audit", "5000"}, 2, []string{"--audit 5000: want 0..1000"}},
 		{"campaign in the command list", "", []string{"help"}, 0, []string{"campaign manage campaigns"}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			code, out, errOut := cli(t, tt.input, tt.args...)
-			for _, want := range tt.wantOut {
-				if !strings.Contains(out+errOut, want) {
-					t.Errorf("output lacks %q", want)
-				}
-			}
-			if code != tt.wantCode || t.Failed() {
-				t.Fatalf("exit %d (want %d)\nstdout: %s\nstderr: %s", code, tt.wantCode, out, errOut)
-			}
-		})
-	}
+	runCases(t, tests)
 
 	// The JSON list is the API's shape.
 	_, out, _ := cli(t, "", "campaign", "list", "--format", "json")
@@ -131,41 +97,7 @@ func TestCampaignCommand(t *testing.T) {
 // and annotators are refused the list.
 func TestServeListsDemoCampaign(t *testing.T) {
 	setEnv(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	t.Setenv("CAPEVAL_ADDR", addr)
-	t.Setenv("CAPEVAL_DEMO", "true")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var out, errOut safeBuffer
-	done := make(chan int, 1)
-	go func() { done <- Run(ctx, []string{"serve"}, &out, &errOut) }()
-	defer func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			t.Error("serve did not shut down within 20s")
-		}
-	}()
-	base := "http://" + addr
-	for deadline := time.Now().Add(60 * time.Second); ; {
-		resp, err := http.Get(base + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server not ready after 60s: %v\nstderr %s", err, errOut.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	base := startServe(t).base
 	list := func(email, password string) (int, string) {
 		t.Helper()
 		resp, err := http.Post(base+"/api/v1/login", "application/json",

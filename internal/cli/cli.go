@@ -7,6 +7,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -248,6 +249,26 @@ func wantArgs(args []string, n int, cmd, what string) error {
 		return usagef("%s takes no arguments, got %q", cmd, args)
 	}
 	return usagef("%s takes %s, got %d arguments", cmd, what, len(args))
+}
+
+// writeJSON writes v as indented JSON: the API's documents, for scripts.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// noArgs declares the action of a command that takes no arguments and no
+// flags of its own.
+func noArgs(name string, run func(ctx context.Context, e *env) error) func(*flag.FlagSet, *env) action {
+	return func(_ *flag.FlagSet, e *env) action {
+		return func(ctx context.Context, args []string) error {
+			if err := wantArgs(args, 0, name, ""); err != nil {
+				return err
+			}
+			return run(ctx, e)
+		}
+	}
 }
 
 // loadConfig reads server.Config from the environment and validates it.

@@ -26,6 +26,34 @@ func cli(t *testing.T, input string, args ...string) (int, string, string) {
 	return code, out.String(), errOut.String()
 }
 
+// cliCase is a command line and what it must give: the exit code and
+// substrings of stdout and stderr together.
+type cliCase struct {
+	name     string
+	input    string // standard input
+	args     []string
+	wantCode int
+	wantOut  []string
+}
+
+// runCases runs the cases in order: later ones see what earlier ones did.
+func runCases(t *testing.T, tests []cliCase) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := cli(t, tt.input, tt.args...)
+			for _, want := range tt.wantOut {
+				if !strings.Contains(out+errOut, want) {
+					t.Errorf("output lacks %q", want)
+				}
+			}
+			if code != tt.wantCode || t.Failed() {
+				t.Fatalf("exit %d (want %d)\nstdout: %s\nstderr: %s", code, tt.wantCode, out, errOut)
+			}
+		})
+	}
+}
+
 // execArgs runs capeval with args and returns stdout, stderr and the
 // command's error itself, for tests that check what it wraps.
 func execArgs(args ...string) (string, string, error) {
@@ -120,35 +148,8 @@ func TestBadConfigStopsStartup(t *testing.T) {
 // cancelled context (as SIGTERM does) and checks the shutdown is clean.
 func TestServeDemoAndShutdown(t *testing.T) {
 	setEnv(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	t.Setenv("CAPEVAL_ADDR", addr)
-	t.Setenv("CAPEVAL_DEMO", "true")
-	ctx, cancel := context.WithCancel(context.Background())
-	var out, errOut safeBuffer
-	done := make(chan int, 1)
-	go func() { done <- Run(ctx, []string{"serve"}, &out, &errOut) }()
-
-	base := "http://" + addr
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		resp, err := http.Get(base + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			cancel()
-			t.Fatalf("server not ready after 60s: %v\nstdout %s\nstderr %s", err, out.String(), errOut.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	srv := startServe(t)
+	base, out := srv.base, srv.out
 	for _, a := range demo.Accounts {
 		if !strings.Contains(out.String(), a.Email) || !strings.Contains(out.String(), a.Password) {
 			t.Errorf("credentials of %s not printed:\n%s", a.Email, out.String())
@@ -167,19 +168,71 @@ func TestServeDemoAndShutdown(t *testing.T) {
 			t.Errorf("login %s: status %d role %q", a.Email, resp.StatusCode, got.User.Role)
 		}
 	}
-	cancel()
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Fatalf("serve exited %d after shutdown: %s", code, errOut.String())
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("serve did not shut down within 20s")
+	if code := srv.stop(t); code != 0 {
+		t.Fatalf("serve exited %d after shutdown: %s", code, srv.errOut.String())
 	}
 	// A second start finds the demo loaded and leaves it as it is.
 	code, out2, errOut2 := cli(t, "", "migrate")
 	if code != 0 || !strings.Contains(out2, "up to date") {
 		t.Fatalf("migrate after serve: %d %s %s", code, out2, errOut2)
+	}
+}
+
+// served is a `capeval serve` running with the demo on a free port.
+type served struct {
+	base        string // http://host:port
+	out, errOut *safeBuffer
+	cancel      context.CancelFunc
+	done        chan int
+}
+
+// startServe runs `capeval serve` with the demo in the test's data
+// directory and waits until it is ready; the test's end stops it.
+func startServe(t *testing.T) *served {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	t.Setenv("CAPEVAL_ADDR", addr)
+	t.Setenv("CAPEVAL_DEMO", "true")
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &served{base: "http://" + addr, out: &safeBuffer{}, errOut: &safeBuffer{}, cancel: cancel, done: make(chan int, 1)}
+	go func() { s.done <- Run(ctx, []string{"serve"}, s.out, s.errOut) }()
+	t.Cleanup(func() { s.stop(t) })
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		resp, err := http.Get(s.base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return s
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server not ready after 60s: %v\nstdout %s\nstderr %s", err, s.out.String(), s.errOut.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// stop cancels the server's context, as SIGTERM does, and returns its exit
+// code once it has shut down (-1 if it did not within 20 s, or if stopped
+// already).
+func (s *served) stop(t *testing.T) int {
+	t.Helper()
+	s.cancel()
+	select {
+	case code, ok := <-s.done:
+		if !ok {
+			return -1
+		}
+		close(s.done)
+		return code
+	case <-time.After(20 * time.Second):
+		t.Error("serve did not shut down within 20s")
+		return -1
 	}
 }
 

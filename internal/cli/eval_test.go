@@ -7,13 +7,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"capeval/annotation"
 	"capeval/annotation/demo"
@@ -27,20 +25,22 @@ import (
 
 // loadDemoFor migrates the database of the test's data directory and loads
 // the demo into it (which also writes the demo's COCO files to DIR/demo).
-func loadDemoFor(t *testing.T, dir string) {
+// The store it returns is closed when the test ends.
+func loadDemoFor(t *testing.T, dir string) *models.Store {
 	t.Helper()
 	ctx := context.Background()
 	store, err := models.Open(ctx, os.Getenv("CAPEVAL_DB"), dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer store.Close()
+	t.Cleanup(func() { store.Close() })
 	if _, err := store.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if err := loadDemo(ctx, store, annotation.NewImageStore(dir), dir, slog.New(slog.DiscardHandler), io.Discard); err != nil {
 		t.Fatal(err)
 	}
+	return store
 }
 
 type evalOutput struct {
@@ -195,34 +195,8 @@ func TestEvalWithCLIP(t *testing.T) {
 // annotator may see none of it.
 func TestServeRunsJobs(t *testing.T) {
 	setEnv(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	t.Setenv("CAPEVAL_ADDR", addr)
-	t.Setenv("CAPEVAL_DEMO", "true")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var out, errOut safeBuffer
-	done := make(chan int, 1)
-	go func() { done <- Run(ctx, []string{"serve"}, &out, &errOut) }()
-	base := "http://" + addr
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		resp, err := http.Get(base + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server not ready after 60s: %v\n%s", err, errOut.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	srv := startServe(t)
+	base := srv.base
 	login := func(email, password string) string {
 		resp, err := http.Post(base+"/api/v1/login", "application/json", strings.NewReader(fmt.Sprintf(`{"email":%q,"password":%q}`, email, password)))
 		if err != nil {
@@ -273,13 +247,7 @@ func TestServeRunsJobs(t *testing.T) {
 			t.Errorf("annotator GET %s: %d %s, want 403", path, code, body)
 		}
 	}
-	cancel()
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Fatalf("serve exited %d after shutdown: %s", code, errOut.String())
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("serve did not shut down within 20s")
+	if code := srv.stop(t); code != 0 {
+		t.Fatalf("serve exited %d after shutdown: %s", code, srv.errOut.String())
 	}
 }

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -76,9 +75,7 @@ var importCommand = &command{
 				return err
 			}
 			if *format == "json" {
-				enc := json.NewEncoder(e.stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(struct {
+				return writeJSON(e.stdout, struct {
 					Campaign string `json:"campaign"`
 					Created  bool   `json:"created"`
 					*annotation.ImportReport
@@ -90,6 +87,15 @@ var importCommand = &command{
 	},
 }
 
+// captionerName is how the command line names a captioner: NAME@VERSION,
+// or NAME for the empty version.
+func captionerName(name, version string) string {
+	if version == "" {
+		return name
+	}
+	return name + "@" + version
+}
+
 func printImportReport(w io.Writer, c *annotation.Campaign, created bool, rep *annotation.ImportReport) {
 	state := "existing"
 	if created {
@@ -99,10 +105,7 @@ func printImportReport(w io.Writer, c *annotation.Campaign, created bool, rep *a
 	fmt.Fprintf(w, "  images      %6d added  %6d unchanged\n", rep.Images.Added, rep.Images.Unchanged)
 	fmt.Fprintf(w, "  references  %6d added  %6d unchanged\n", rep.References.Added, rep.References.Unchanged)
 	for _, k := range rep.Captioners {
-		who := k.Name
-		if k.Version != "" {
-			who += "@" + k.Version
-		}
+		who := captionerName(k.Name, k.Version)
 		isNew := ""
 		if k.New {
 			isNew = " (new captioner)"

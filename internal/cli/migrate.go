@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
 
@@ -14,14 +13,7 @@ var migrateCommand = &command{
 	summary: "apply pending database migrations and exit",
 	help: "Apply the pending database migrations of CAPEVAL_DB (default: SQLite in CAPEVAL_DATA_DIR) and exit.\n" +
 		"A database newer than this binary is refused.",
-	flags: func(fs *flag.FlagSet, e *env) action {
-		return func(ctx context.Context, args []string) error {
-			if err := wantArgs(args, 0, "migrate", ""); err != nil {
-				return err
-			}
-			return migrate(ctx, e)
-		}
-	},
+	flags: noArgs("migrate", migrate),
 }
 
 // migrate opens the database without setup's migration, to report each

@@ -117,12 +117,10 @@ type selectOutput struct {
 
 func (o selectOutput) print(pv *annotation.SelectionPreview, res *annotation.SelectionResult) error {
 	if o.json {
-		enc := json.NewEncoder(o.w)
-		enc.SetIndent("", "  ")
 		if res != nil {
-			return enc.Encode(res)
+			return writeJSON(o.w, res)
 		}
-		return enc.Encode(pv)
+		return writeJSON(o.w, pv)
 	}
 	tw := tabwriter.NewWriter(o.w, 0, 4, 2, ' ', 0)
 	th, _ := json.Marshal(pv.Thresholds)
@@ -145,10 +143,7 @@ func (o selectOutput) print(pv *annotation.SelectionPreview, res *annotation.Sel
 				vals = append(vals, "-")
 			}
 		}
-		name := c.Name
-		if c.Version != "" {
-			name += "@" + c.Version
-		}
+		name := captionerName(c.Name, c.Version)
 		kept := "no"
 		if c.Kept {
 			kept = "yes"

@@ -3,9 +3,6 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
-	"strings"
 	"testing"
 
 	"capeval/annotation"
@@ -17,16 +14,7 @@ import (
 func TestSelectCommand(t *testing.T) {
 	dir := setEnv(t)
 	ctx := context.Background()
-	store, err := models.Open(ctx, "", dir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := store.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := loadDemo(ctx, store, annotation.NewImageStore(dir), dir, slog.New(slog.DiscardHandler), io.Discard); err != nil {
-		t.Fatal(err)
-	}
+	store := loadDemoFor(t, dir)
 	caps, err := store.SelectionCaptioners(ctx, 1)
 	if err != nil || len(caps) < 3 {
 		t.Fatalf("demo captioners %v, %v", caps, err)
@@ -38,16 +26,9 @@ func TestSelectCommand(t *testing.T) {
 	if err := store.InsertScoreRows(ctx, nil, scores); err != nil {
 		t.Fatal(err)
 	}
-	store.Close()
 
 	draft := `{"seed":4,"top_k":2,"images":{"count":5},"gold_rate":0.2}`
-	tests := []struct {
-		name     string
-		input    string
-		args     []string
-		wantCode int
-		wantOut  []string
-	}{
+	tests := []cliCase{
 		{"no thresholds yet", "", []string{"select", "1"}, 1, []string{"no thresholds: set them first"}},
 		{"no campaign", "", []string{"select"}, 2, []string{"select takes one campaign"}},
 		{"unknown campaign", "", []string{"select", "nope"}, 1, []string{`no campaign with id or name "nope"`}},
@@ -68,19 +49,7 @@ func TestSelectCommand(t *testing.T) {
 			[]string{"campaign.selection", "lead@demo.capeval.test  campaign.thresholds  null → " + `{"seed":4`}},
 		{"select in the command list", "", []string{"help"}, 0, []string{"select", "pre-rank captioners"}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			code, out, errOut := cli(t, tt.input, tt.args...)
-			for _, want := range tt.wantOut {
-				if !strings.Contains(out+errOut, want) {
-					t.Errorf("output lacks %q", want)
-				}
-			}
-			if code != tt.wantCode || t.Failed() {
-				t.Fatalf("exit %d (want %d)\nstdout: %s\nstderr: %s", code, tt.wantCode, out, errOut)
-			}
-		})
-	}
+	runCases(t, tests)
 
 	// The JSON preview is the API's shape.
 	_, out, _ := cli(t, "", "select", "1", "--replace", "--format", "json")

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -22,14 +21,7 @@ var serveCommand = &command{
 	help: "Run the web server: apply pending migrations, load the demo when CAPEVAL_DEMO=true and the\n" +
 		"database is empty, then serve the UI and the JSON API on CAPEVAL_ADDR until SIGINT/SIGTERM.\n" +
 		"Configuration comes from CAPEVAL_* variables (see `capeval config`).",
-	flags: func(fs *flag.FlagSet, e *env) action {
-		return func(ctx context.Context, args []string) error {
-			if err := wantArgs(args, 0, "serve", ""); err != nil {
-				return err
-			}
-			return serve(ctx, e)
-		}
-	},
+	flags: noArgs("serve", serve),
 }
 
 func serve(ctx context.Context, e *env) error {

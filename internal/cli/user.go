@@ -59,32 +59,27 @@ var userCommand = &command{
 			name:    "list",
 			summary: "list accounts",
 			help:    "List every account with its role and state.",
-			flags: func(fs *flag.FlagSet, e *env) action {
-				return func(ctx context.Context, args []string) error {
-					if err := wantArgs(args, 0, "user list", ""); err != nil {
-						return err
-					}
-					store, err := userStore(ctx, e)
-					if err != nil {
-						return err
-					}
-					defer store.Close()
-					users, err := store.ListUsers(ctx)
-					if err != nil {
-						return err
-					}
-					tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-					fmt.Fprintln(tw, "ID\tEMAIL\tNAME\tROLE\tSTATE")
-					for _, u := range users {
-						state := "active"
-						if u.Disabled {
-							state = "disabled"
-						}
-						fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", u.ID, u.Email, u.Name, u.Role, state)
-					}
-					return tw.Flush()
+			flags: noArgs("user list", func(ctx context.Context, e *env) error {
+				store, err := userStore(ctx, e)
+				if err != nil {
+					return err
 				}
-			},
+				defer store.Close()
+				users, err := store.ListUsers(ctx)
+				if err != nil {
+					return err
+				}
+				tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "ID\tEMAIL\tNAME\tROLE\tSTATE")
+				for _, u := range users {
+					state := "active"
+					if u.Disabled {
+						state = "disabled"
+					}
+					fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", u.ID, u.Email, u.Name, u.Role, state)
+				}
+				return tw.Flush()
+			}),
 		},
 		{
 			name:    "disable",
@@ -116,27 +111,20 @@ var userCommand = &command{
 					if len(password) < server.MinPasswordLength {
 						return fmt.Errorf("password must have at least %d characters", server.MinPasswordLength)
 					}
-					store, err := userStore(ctx, e)
-					if err != nil {
+					return withUser(ctx, e, *email, func(store *models.Store, u *models.User) error {
+						hash, err := server.HashPassword(password)
+						if err != nil {
+							return err
+						}
+						// The write's error is returned where it is made: an
+						// err shared across branches was once shadowed, and a
+						// failed write printed "done".
+						if err := store.SetUserPassword(ctx, u.ID, hash); err != nil {
+							return err
+						}
+						_, err = fmt.Fprintf(e.stdout, "%s: set-password done\n", u.Email)
 						return err
-					}
-					defer store.Close()
-					u, err := userByEmail(ctx, store, *email)
-					if err != nil {
-						return err
-					}
-					hash, err := server.HashPassword(password)
-					if err != nil {
-						return err
-					}
-					// The write's error is checked where it is made: an err
-					// shared across branches was once shadowed, and a failed
-					// write printed "done".
-					if err := store.SetUserPassword(ctx, u.ID, hash); err != nil {
-						return err
-					}
-					fmt.Fprintf(e.stdout, "%s: set-password done\n", u.Email)
-					return nil
+					})
 				}
 			},
 		},
@@ -163,20 +151,13 @@ func setDisabled(disabled bool) func(fs *flag.FlagSet, e *env) action {
 			if _, err := checkUserArgs(e, "user "+sub, args, *email, nil); err != nil {
 				return err
 			}
-			store, err := userStore(ctx, e)
-			if err != nil {
+			return withUser(ctx, e, *email, func(store *models.Store, u *models.User) error {
+				if err := store.SetUserDisabled(ctx, u.ID, disabled); err != nil {
+					return err
+				}
+				_, err := fmt.Fprintf(e.stdout, "%s: %s done\n", u.Email, sub)
 				return err
-			}
-			defer store.Close()
-			u, err := userByEmail(ctx, store, *email)
-			if err != nil {
-				return err
-			}
-			if err := store.SetUserDisabled(ctx, u.ID, disabled); err != nil {
-				return err
-			}
-			fmt.Fprintf(e.stdout, "%s: %s done\n", u.Email, sub)
-			return nil
+			})
 		}
 	}
 }
@@ -205,12 +186,21 @@ func userStore(ctx context.Context, e *env) (*models.Store, error) {
 	return store, err
 }
 
-func userByEmail(ctx context.Context, store *models.Store, email string) (*models.User, error) {
+// withUser opens the database and runs fn with the account of email.
+func withUser(ctx context.Context, e *env, email string, fn func(store *models.Store, u *models.User) error) error {
+	store, err := userStore(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
 	u, err := store.UserByEmail(ctx, email)
 	if errors.Is(err, models.ErrNotFound) {
-		return nil, fmt.Errorf("no account with email %s", email)
+		return fmt.Errorf("no account with email %s", email)
 	}
-	return u, err
+	if err != nil {
+		return err
+	}
+	return fn(store, u)
 }
 
 // readPassword reads the first line of r, without its line ending.

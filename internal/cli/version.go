@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"runtime/debug"
 )
@@ -46,13 +45,8 @@ var versionCommand = &command{
 	name:    "version",
 	summary: "print the version",
 	help:    "Print capeval's version: the one stamped by `make build`, else dev-COMMIT from the build's VCS information.",
-	flags: func(fs *flag.FlagSet, e *env) action {
-		return func(_ context.Context, args []string) error {
-			if err := wantArgs(args, 0, "version", ""); err != nil {
-				return err
-			}
-			fmt.Fprintln(e.stdout, "capeval", versionString())
-			return nil
-		}
-	},
+	flags: noArgs("version", func(_ context.Context, e *env) error {
+		_, err := fmt.Fprintln(e.stdout, "capeval", versionString())
+		return err
+	}),
 }
