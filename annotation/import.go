@@ -39,10 +39,10 @@ import (
 type ImportStore interface {
 	InTx(ctx context.Context, fn func(tx *models.Store) error) error
 	CampaignByID(ctx context.Context, id int64) (*models.Campaign, error)
-	CampaignImageKeys(ctx context.Context, campaignID int64) ([]models.ImageKey, error)
-	EachReference(ctx context.Context, campaignID int64, fn func(imageID int64, position int, text string) error) error
+	Images(ctx context.Context, campaignID int64, withTags bool) ([]models.Image, error)
+	EachReference(ctx context.Context, campaignID int64, fn func(models.Reference) error) error
 	CaptionerByName(ctx context.Context, campaignID int64, name, version string) (*models.Captioner, error)
-	EachCaption(ctx context.Context, captionerID int64, fn func(imageID int64, text string) error) error
+	EachCaption(ctx context.Context, captionerIDs []int64, fn func(models.Caption) error) error
 }
 
 // MaxCaptionerName bounds a captioner's name and version.

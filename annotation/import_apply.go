@@ -157,7 +157,7 @@ func reconcile(ctx context.Context, st ImportStore, campaignID int64, plan *Plan
 	ps := plan.problems
 	ps.list = append([]Problem(nil), ps.list...)
 
-	keys, err := st.CampaignImageKeys(ctx, campaignID)
+	keys, err := st.Images(ctx, campaignID, false)
 	if err != nil {
 		return nil, fmt.Errorf("annotation: import: %w", err)
 	}
@@ -261,9 +261,9 @@ func reconcileRefs(ctx context.Context, st ImportStore, campaignID int64, plan *
 			cf.src.label(), skippedRefs, skipped, strings.Join(example, ", "))
 	}
 	if len(existing) > 0 {
-		err := st.EachReference(ctx, campaignID, func(imageID int64, _ int, text string) error {
-			if e := existing[imageID]; e != nil {
-				e.chain = e.chain.chain(text)
+		err := st.EachReference(ctx, campaignID, func(r models.Reference) error {
+			if e := existing[r.ImageID]; e != nil {
+				e.chain = e.chain.chain(r.Text)
 				e.n++
 			}
 			return nil
@@ -308,8 +308,8 @@ func reconcileResults(ctx context.Context, st ImportStore, campaignID int64, rp 
 	var old map[int64]digest
 	if c != nil {
 		old = map[int64]digest{}
-		err := st.EachCaption(ctx, c.ID, func(imageID int64, text string) error {
-			old[imageID] = textDigest(text)
+		err := st.EachCaption(ctx, []int64{c.ID}, func(cp models.Caption) error {
+			old[cp.ImageID] = textDigest(cp.Text)
 			return nil
 		})
 		if err != nil {

@@ -74,7 +74,7 @@ func TestImportInto(t *testing.T) {
 				if rep.Created != tt.wantCreated || rep.Campaign.Mode != tt.wantMode {
 					t.Errorf("created %v mode %s, want %v %s", rep.Created, rep.Campaign.Mode, tt.wantCreated, tt.wantMode)
 				}
-				keys, err := s.CampaignImageKeys(ctx, rep.Campaign.ID)
+				keys, err := s.Images(ctx, rep.Campaign.ID, false)
 				if err != nil || len(keys) != 2 {
 					t.Errorf("campaign %d has %d images (%v), want 2", rep.Campaign.ID, len(keys), err)
 				}

@@ -89,15 +89,15 @@ func (f *impFixture) state(captioners ...string) string {
 	f.t.Helper()
 	ctx := context.Background()
 	var b strings.Builder
-	keys, err := f.store.CampaignImageKeys(ctx, f.campaign)
+	keys, err := f.store.Images(ctx, f.campaign, false)
 	if err != nil {
 		f.t.Fatal(err)
 	}
 	for _, k := range keys {
 		fmt.Fprintf(&b, "image %d %s %s\n", k.ID, k.ExternalID, k.SHA256)
 	}
-	err = f.store.EachReference(ctx, f.campaign, func(id int64, pos int, text string) error {
-		fmt.Fprintf(&b, "ref %d %d %q\n", id, pos, text)
+	err = f.store.EachReference(ctx, f.campaign, func(r models.Reference) error {
+		fmt.Fprintf(&b, "ref %d %d %q\n", r.ImageID, r.Position, r.Text)
 		return nil
 	})
 	if err != nil {
@@ -117,8 +117,8 @@ func (f *impFixture) state(captioners ...string) string {
 		if err != nil {
 			f.t.Fatal(err)
 		}
-		err = f.store.EachCaption(ctx, c.ID, func(id int64, text string) error {
-			fmt.Fprintf(&b, "caption %s %d %q\n", nv, id, text)
+		err = f.store.EachCaption(ctx, []int64{c.ID}, func(cp models.Caption) error {
+			fmt.Fprintf(&b, "caption %s %d %q\n", nv, cp.ImageID, cp.Text)
 			return nil
 		})
 		if err != nil {
@@ -316,13 +316,13 @@ func TestImportFormats(t *testing.T) {
 					t.Errorf("warnings %q, want README.txt skipped", rep.Warnings)
 				}
 				ctx := context.Background()
-				keys, err := s.CampaignImageKeys(ctx, f.campaign)
+				keys, err := s.Images(ctx, f.campaign, false)
 				if err != nil || len(keys) != 2 || keys[0].ExternalID != "1" || keys[1].ExternalID != "2" {
 					t.Fatalf("images %+v, %v", keys, err)
 				}
 				var refs []string
-				if err := s.EachReference(ctx, f.campaign, func(id int64, pos int, text string) error {
-					refs = append(refs, fmt.Sprintf("%d/%d %s", id-keys[0].ID+1, pos, text))
+				if err := s.EachReference(ctx, f.campaign, func(r models.Reference) error {
+					refs = append(refs, fmt.Sprintf("%d/%d %s", r.ImageID-keys[0].ID+1, r.Position, r.Text))
 					return nil
 				}); err != nil {
 					t.Fatal(err)
@@ -335,8 +335,8 @@ func TestImportFormats(t *testing.T) {
 					t.Fatalf("captioner %+v, %v (report id %d)", c, err, rep.Captioners[0].ID)
 				}
 				var caps []string
-				if err := s.EachCaption(ctx, c.ID, func(id int64, text string) error {
-					caps = append(caps, fmt.Sprintf("%d %s", id-keys[0].ID+1, text))
+				if err := s.EachCaption(ctx, []int64{c.ID}, func(cp models.Caption) error {
+					caps = append(caps, fmt.Sprintf("%d %s", cp.ImageID-keys[0].ID+1, cp.Text))
 					return nil
 				}); err != nil {
 					t.Fatal(err)

@@ -47,11 +47,11 @@ var maxSelectionTasks = MaxSelectionTasks
 // transaction) has it all.
 type selectionReader interface {
 	CampaignByID(ctx context.Context, id int64) (*models.Campaign, error)
-	SelectionCaptioners(ctx context.Context, campaignID int64) ([]models.SelectionCaptioner, error)
-	SelectionImages(ctx context.Context, campaignID int64) ([]models.SelectionImage, error)
-	SelectionCaptions(ctx context.Context, captionerIDs []int64) ([]models.Caption, error)
-	SelectionCaptionScores(ctx context.Context, captionerIDs []int64, metrics []string, fn func(models.CaptionScoreRow) error) error
-	SelectionReferences(ctx context.Context, campaignID int64) ([]models.Reference, error)
+	Captioners(ctx context.Context, campaignID int64) ([]models.CaptionerSummary, error)
+	Images(ctx context.Context, campaignID int64, withTags bool) ([]models.Image, error)
+	Captions(ctx context.Context, captionerIDs []int64) ([]models.Caption, error)
+	EachCaptionScore(ctx context.Context, captionerIDs []int64, metrics []string, fn func(models.CaptionScoreRow) error) error
+	References(ctx context.Context, campaignID int64) ([]models.Reference, error)
 	CampaignTasks(ctx context.Context, campaignID int64, now time.Time) ([]models.TaskWithCaptions, error)
 }
 
@@ -407,7 +407,7 @@ type plan struct {
 	t           Thresholds
 	seed        int64
 	ranks       []CaptionerRank
-	images      []models.SelectionImage
+	images      []models.Image
 	imageIdx    map[int64]int
 	capNames    map[int64]string // captioner ID → name@version
 	tasks       []*planTask
@@ -456,11 +456,11 @@ func planSelection(ctx context.Context, r selectionReader, camp *models.Campaign
 	if camp.Mode == models.ModeLikert {
 		p.secs = LikertSecondsPerCriterion * float64(len(storedRubric(camp.Rubric).Criteria))
 	}
-	caps, err := r.SelectionCaptioners(ctx, camp.ID)
+	caps, err := r.Captioners(ctx, camp.ID)
 	if err != nil {
 		return nil, fmt.Errorf("annotation: selection of campaign %d: %w", camp.ID, err)
 	}
-	var kept []models.SelectionCaptioner
+	var kept []models.CaptionerSummary
 	p.ranks, kept = rankCaptioners(caps, t)
 	for _, c := range caps {
 		p.capNames[c.ID] = c.Name + "@" + c.Version
@@ -468,7 +468,7 @@ func planSelection(ctx context.Context, r selectionReader, camp *models.Campaign
 			p.capNames[c.ID] = c.Name
 		}
 	}
-	if p.images, err = r.SelectionImages(ctx, camp.ID); err != nil {
+	if p.images, err = r.Images(ctx, camp.ID, true); err != nil {
 		return nil, fmt.Errorf("annotation: selection of campaign %d: %w", camp.ID, err)
 	}
 	p.imageIdx = make(map[int64]int, len(p.images))
@@ -481,7 +481,7 @@ func planSelection(ctx context.Context, r selectionReader, camp *models.Campaign
 	}
 	var captions []models.Caption
 	if len(kept) > 0 {
-		if captions, err = r.SelectionCaptions(ctx, keptIDs); err != nil {
+		if captions, err = r.Captions(ctx, keptIDs); err != nil {
 			return nil, fmt.Errorf("annotation: selection of campaign %d: %w", camp.ID, err)
 		}
 	}

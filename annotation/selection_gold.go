@@ -38,7 +38,7 @@ func (p *plan) addGold(ctx context.Context, r selectionReader) error {
 	if rate == 0 || items == 0 || n == 0 {
 		return nil
 	}
-	refs, err := r.SelectionReferences(ctx, p.camp.ID)
+	refs, err := r.References(ctx, p.camp.ID)
 	if err != nil {
 		return fmt.Errorf("annotation: selection of campaign %d: %w", p.camp.ID, err)
 	}

@@ -10,21 +10,44 @@ import (
 	"capeval/models"
 )
 
+// scoreOf returns the captioner's aggregate of metric m, or why it cannot
+// be used: it is missing, or it was computed over another set of captions
+// than the captioner has (RefCLIPScore of images without references,
+// captions imported since): a mean over a part is not comparable with
+// another captioner's over all of theirs.
+func scoreOf(c models.CaptionerSummary, m string) (v float64, missing bool, partial string) {
+	sc, ok := c.Scores[m]
+	switch {
+	case !ok:
+		return 0, true, ""
+	case sc.N < c.Captions:
+		return 0, false, fmt.Sprintf("%s covers %d of its %d captions (import what it lacks, such as references, and run auto-eval)", m, sc.N, c.Captions)
+	case sc.N > c.Captions:
+		return 0, false, fmt.Sprintf("%s was computed over %d captions and it has %d now (run auto-eval)", m, sc.N, c.Captions)
+	}
+	return sc.Value, false, ""
+}
+
 // rankCaptioners ranks every captioner by the combined score and decides
 // which are kept; it returns the ranks (ranked ones first, by rank, then
-// the unranked by ID) and the kept captioners in rank order.
-func rankCaptioners(caps []models.SelectionCaptioner, t Thresholds) ([]CaptionerRank, []models.SelectionCaptioner) {
+// the unranked by ID) and the kept captioners in rank order. A captioner
+// is ranked only when every ranking metric's aggregate covers exactly its
+// captions.
+func rankCaptioners(caps []models.CaptionerSummary, t Thresholds) ([]CaptionerRank, []models.CaptionerSummary) {
 	w := t.Rank.weights()
 	metrics := sortedKeys(w)
 	var ranked, unranked []int
 	missing := map[int][]string{}
+	partial := map[int][]string{}
 	for i, c := range caps {
 		for _, m := range metrics {
-			if _, ok := c.Scores[m]; !ok {
+			if _, miss, part := scoreOf(c, m); miss {
 				missing[i] = append(missing[i], m)
+			} else if part != "" {
+				partial[i] = append(partial[i], part)
 			}
 		}
-		if len(missing[i]) == 0 {
+		if len(missing[i]) == 0 && len(partial[i]) == 0 {
 			ranked = append(ranked, i)
 		} else {
 			unranked = append(unranked, i)
@@ -37,7 +60,7 @@ func rankCaptioners(caps []models.SelectionCaptioner, t Thresholds) ([]Captioner
 	for _, m := range metrics {
 		vals := make([]float64, len(ranked))
 		for j, i := range ranked {
-			vals[j] = caps[i].Scores[m]
+			vals[j], _, _ = scoreOf(caps[i], m)
 		}
 		norm := normalizer(vals, t.Rank.Normalize)
 		for j, i := range ranked {
@@ -57,10 +80,14 @@ func rankCaptioners(caps []models.SelectionCaptioner, t Thresholds) ([]Captioner
 		return cmp.Compare(caps[a].ID, caps[b].ID)
 	})
 	var out []CaptionerRank
-	var kept []models.SelectionCaptioner
+	var kept []models.CaptionerSummary
 	mk := func(i int) CaptionerRank {
 		c := caps[i]
-		return CaptionerRank{ID: c.ID, Name: c.Name, Version: c.Version, Captions: c.Captions, Scores: c.Scores}
+		scores := make(map[string]float64, len(c.Scores))
+		for m, sc := range c.Scores {
+			scores[m] = sc.Value
+		}
+		return CaptionerRank{ID: c.ID, Name: c.Name, Version: c.Version, Captions: c.Captions, Scores: scores}
 	}
 	for r, i := range ranked {
 		cr := mk(i)
@@ -68,10 +95,12 @@ func rankCaptioners(caps []models.SelectionCaptioner, t Thresholds) ([]Captioner
 		cr.Combined, cr.Rank = &v, r+1
 		var below []string
 		for _, m := range sortedKeys(t.MinScores) {
-			got, ok := caps[i].Scores[m]
+			got, miss, part := scoreOf(caps[i], m)
 			switch {
-			case !ok:
+			case miss:
 				below = append(below, fmt.Sprintf("no %s score to compare with the minimum %g", m, t.MinScores[m]))
+			case part != "":
+				below = append(below, fmt.Sprintf("%s: not compared with the minimum %g", part, t.MinScores[m]))
 			case got < t.MinScores[m]:
 				below = append(below, fmt.Sprintf("%s %.4g below the minimum %g", m, got, t.MinScores[m]))
 			}
@@ -91,7 +120,11 @@ func rankCaptioners(caps []models.SelectionCaptioner, t Thresholds) ([]Captioner
 	}
 	for _, i := range unranked {
 		cr := mk(i)
-		cr.Reason = "no " + strings.Join(missing[i], ", ") + " score (run auto-eval)"
+		var why []string
+		if len(missing[i]) > 0 {
+			why = append(why, "no "+strings.Join(missing[i], ", ")+" score (run auto-eval)")
+		}
+		cr.Reason = strings.Join(append(why, partial[i]...), "; ")
 		out = append(out, cr)
 	}
 	return out, kept

@@ -121,7 +121,7 @@ func (s *selector) sample(cands []int, count int) []int {
 // perCaptioner samples images per kept captioner and queues their
 // captions: one task per distinct text of an image (Likert), or one per
 // pair of captioners and image (pairwise).
-func (s *selector) perCaptioner(kept []models.SelectionCaptioner, captions []models.Caption) {
+func (s *selector) perCaptioner(kept []models.CaptionerSummary, captions []models.Caption) {
 	p := s.p
 	byCaptioner := map[int64]map[int]models.Caption{} // captioner → image index → caption
 	for _, c := range captions {
@@ -237,7 +237,7 @@ func (s *selector) pair(x, y models.Caption) {
 
 // perImage queues, for every sampled image, its top per_image_top_k
 // distinct caption texts by the per-caption combined score.
-func (s *selector) perImage(ctx context.Context, r selectionReader, kept []models.SelectionCaptioner, captions []models.Caption) error {
+func (s *selector) perImage(ctx context.Context, r selectionReader, kept []models.CaptionerSummary, captions []models.Caption) error {
 	p := s.p
 	w := p.t.Rank.weights()
 	metrics := sortedKeys(w)
@@ -258,7 +258,7 @@ func (s *selector) perImage(ctx context.Context, r selectionReader, kept []model
 		vals[j], has[j] = make([]float64, len(captions)), make([]bool, len(captions))
 		mi[m] = j
 	}
-	err := r.SelectionCaptionScores(ctx, keptIDs, metrics, func(row models.CaptionScoreRow) error {
+	err := r.EachCaptionScore(ctx, keptIDs, metrics, func(row models.CaptionScoreRow) error {
 		if i, ok := pos[row.CaptionID]; ok {
 			vals[mi[row.Metric]][i], has[mi[row.Metric]][i] = row.Value, true
 		}

@@ -92,12 +92,16 @@ func OpenCLIP(opts CLIPOptions, store EmbeddingStore, log *slog.Logger) (*clip.E
 	return enc, nil
 }
 
-// clip runs a clip job: per captioner, batches of captions that have no
-// CLIPScore of the current model yet are scored and stored, one
-// transaction per batch; then the captioner's means are stored. CLIPScore
-// needs no references; RefCLIPScore is stored only for captions of images
-// that have references (the job's notes count the others), never as a
-// made-up 0.
+// clip runs a clip job. Per captioner, it decides for each metric which
+// captions lack a value of the current model: CLIPScore every caption,
+// RefCLIPScore every caption of an image that has references (never a
+// made-up 0 for the others; the job's notes count them). Batches of the
+// captions that lack either are scored and only the missing values stored,
+// one transaction per batch; so references imported after a first job get
+// their RefCLIPScore from the next one. Then the captioner's means are
+// stored over the values there are, each with the number of captions it
+// covers (CaptionerScore.N): a mean over part of a captioner's captions
+// says so, and the selection does not rank on it.
 func (ru *run) clip(ctx context.Context) error {
 	sc := ru.r.scorers.CLIP
 	if sc == nil {
@@ -105,30 +109,22 @@ func (ru *run) clip(ctx context.Context) error {
 	}
 	st, campaignID := ru.r.store, ru.job.CampaignID
 	version := CLIPMetricVersion(sc.Fingerprint())
-	captioners, err := st.EvalCaptioners(ctx, campaignID)
+	captioners, err := st.Captioners(ctx, campaignID)
 	if err != nil {
 		return err
 	}
-	counts, err := st.EvalCaptionCounts(ctx, campaignID)
-	if err != nil {
-		return err
-	}
-	images, err := st.EvalImages(ctx, campaignID)
-	if err != nil {
-		return err
-	}
-	refs, err := st.EvalReferences(ctx, campaignID)
+	images, refs, err := campaignImages(ctx, st, campaignID)
 	if err != nil {
 		return err
 	}
 	total := 0
 	for _, c := range captioners {
-		total += counts[c.ID]
+		total += c.Captions
 	}
 	ru.set(func(p *models.JobProgress) { p.Done, p.Total, p.Device = 0, total, sc.Provider() })
 	noRefs := 0
 	for _, c := range captioners {
-		captions, err := st.EvalCaptions(ctx, c.ID)
+		captions, err := st.Captions(ctx, []int64{c.ID})
 		if err != nil {
 			return err
 		}
@@ -136,14 +132,17 @@ func (ru *run) clip(ctx context.Context) error {
 			ru.note("captioner %s@%s has no captions", c.Name, c.Version)
 			continue
 		}
-		have, err := st.CaptionScoresOf(ctx, c.ID, clip.MetricCLIPScore, version)
+		have, err := clipScored(ctx, st, c.ID, version)
 		if err != nil {
 			return err
 		}
-		var todo []models.Caption
+		lacks := func(metric string, id int64) bool { _, ok := have[metric][id]; return !ok }
+		var todo []clipItem
 		for _, cp := range captions {
-			if _, ok := have[cp.ID]; !ok {
-				todo = append(todo, cp)
+			it := clipItem{Caption: cp, clipScore: lacks(clip.MetricCLIPScore, cp.ID),
+				refCLIPScore: len(refs[cp.ImageID]) > 0 && lacks(clip.MetricRefCLIPScore, cp.ID)}
+			if it.clipScore || it.refCLIPScore {
+				todo = append(todo, it)
 			}
 			if len(refs[cp.ImageID]) == 0 {
 				noRefs++
@@ -155,7 +154,7 @@ func (ru *run) clip(ctx context.Context) error {
 		}
 		for start := 0; start < len(todo); start += ru.r.opts.CLIPBatch {
 			batch := todo[start:min(start+ru.r.opts.CLIPBatch, len(todo))]
-			if err := ru.clipBatch(ctx, c, batch, images, refs, version); err != nil {
+			if err := ru.clipBatch(ctx, c.Captioner, batch, images, refs, version); err != nil {
 				return err
 			}
 			ru.set(func(p *models.JobProgress) { p.Done += len(batch) })
@@ -163,7 +162,7 @@ func (ru *run) clip(ctx context.Context) error {
 				return err
 			}
 		}
-		if err := ru.clipAggregate(ctx, c, captions, version); err != nil {
+		if err := ru.clipAggregate(ctx, c.Captioner, captions, version); err != nil {
 			return err
 		}
 	}
@@ -173,7 +172,29 @@ func (ru *run) clip(ctx context.Context) error {
 	return nil
 }
 
-func (ru *run) clipBatch(ctx context.Context, c models.Captioner, batch []models.Caption, images map[int64]models.Image, refs map[int64][]string, version string) error {
+// clipItem is a caption to score and which of its CLIP metrics it lacks.
+type clipItem struct {
+	models.Caption
+	clipScore, refCLIPScore bool
+}
+
+// clipScored returns, per CLIP metric, the captions of the captioner that
+// have a value at version, with the values.
+func clipScored(ctx context.Context, st RunnerStore, captionerID int64, version string) (map[string]map[int64]float64, error) {
+	out := map[string]map[int64]float64{}
+	for _, name := range CLIPNames {
+		out[name] = map[int64]float64{}
+	}
+	err := st.EachCaptionScore(ctx, []int64{captionerID}, CLIPNames, func(r models.CaptionScoreRow) error {
+		if r.MetricVersion == version {
+			out[r.Metric][r.CaptionID] = r.Value
+		}
+		return nil
+	})
+	return out, err
+}
+
+func (ru *run) clipBatch(ctx context.Context, c models.Captioner, batch []clipItem, images map[int64]models.Image, refs map[int64][]string, version string) error {
 	// The batch's distinct images, in first-use order.
 	index := map[int64]int{}
 	var paths []string
@@ -206,10 +227,13 @@ func (ru *run) clipBatch(ctx context.Context, c models.Captioner, batch []models
 		return fmt.Errorf("captioner %s@%s: the CLIP scorer returned %d/%d scores for %d captions",
 			c.Name, c.Version, len(out.CLIPScore), len(out.RefCLIPScore), len(batch))
 	}
+	// Only what was missing: a value stored already stays as it is.
 	rows := make([]models.Score, 0, 2*len(batch))
 	for i, cp := range batch {
-		rows = append(rows, models.Score{CaptionID: cp.ID, Metric: clip.MetricCLIPScore, Value: out.CLIPScore[i], MetricVersion: version})
-		if len(refs[cp.ImageID]) > 0 {
+		if cp.clipScore {
+			rows = append(rows, models.Score{CaptionID: cp.ID, Metric: clip.MetricCLIPScore, Value: out.CLIPScore[i], MetricVersion: version})
+		}
+		if cp.refCLIPScore {
 			rows = append(rows, models.Score{CaptionID: cp.ID, Metric: clip.MetricRefCLIPScore, Value: out.RefCLIPScore[i], MetricVersion: version})
 		}
 	}
@@ -227,17 +251,18 @@ func (ru *run) imagePath(key string) string {
 }
 
 // clipAggregate stores a captioner's CLIP means over its stored per-caption
-// scores, summed in caption order.
+// scores of version, summed in caption order, each with the number of
+// captions it covers.
 func (ru *run) clipAggregate(ctx context.Context, c models.Captioner, captions []models.Caption, version string) error {
+	vals, err := clipScored(ctx, ru.r.store, c.ID, version)
+	if err != nil {
+		return err
+	}
 	var agg []models.CaptionerScore
 	for _, name := range CLIPNames {
-		vals, err := ru.r.store.CaptionScoresOf(ctx, c.ID, name, version)
-		if err != nil {
-			return err
-		}
 		sum, n := 0.0, 0
 		for _, cp := range captions {
-			if v, ok := vals[cp.ID]; ok {
+			if v, ok := vals[name][cp.ID]; ok {
 				sum += v
 				n++
 			}

@@ -100,16 +100,12 @@ func TestCLIPJob(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		imgs, err := s.EvalImages(ctx, f.campaign.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		refs, err := s.EvalReferences(ctx, f.campaign.ID)
+		imgs, refs, err := campaignImages(ctx, s, f.campaign.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, c := range rep.Captioners {
-			caps, err := s.EvalCaptions(ctx, c.ID)
+			caps, err := s.Captions(ctx, []int64{c.ID})
 			if err != nil {
 				t.Fatal(err)
 			}

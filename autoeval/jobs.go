@@ -18,9 +18,7 @@ type JobStore interface {
 	JobByID(ctx context.Context, id int64) (*models.EvalJob, error)
 	ListJobs(ctx context.Context, campaignID int64) ([]models.EvalJob, error)
 	CancelJob(ctx context.Context, id int64) (*models.EvalJob, error)
-	EvalCaptioners(ctx context.Context, campaignID int64) ([]models.Captioner, error)
-	EvalCaptionCounts(ctx context.Context, campaignID int64) (map[int64]int, error)
-	CaptionerScoresOf(ctx context.Context, campaignID int64) ([]models.CaptionerScore, error)
+	Captioners(ctx context.Context, campaignID int64) ([]models.CaptionerSummary, error)
 }
 
 // Jobs is the service behind the job API: it queues jobs for the workers
@@ -200,8 +198,10 @@ type CLIPStatus struct {
 }
 
 // CaptionerScores is a captioner with its corpus scores: score name →
-// value, with the number of captions and the metric version of each. A
-// score that was not computed is absent, never 0.
+// value, with the number of captions it covers and the metric version of
+// each. A score that was not computed is absent, never 0; one whose N is
+// below Captions is a mean over part of the captions (RefCLIPScore of
+// images without references), which the selection does not rank on.
 type CaptionerScores struct {
 	ID             int64              `json:"id"`
 	Name           string             `json:"name"`
@@ -235,23 +235,13 @@ func (s *Jobs) Captioners(ctx context.Context, campaignID int64) (*CaptionerRepo
 
 // ReportStore reads what a captioner report shows.
 type ReportStore interface {
-	EvalCaptioners(ctx context.Context, campaignID int64) ([]models.Captioner, error)
-	EvalCaptionCounts(ctx context.Context, campaignID int64) (map[int64]int, error)
-	CaptionerScoresOf(ctx context.Context, campaignID int64) ([]models.CaptionerScore, error)
+	Captioners(ctx context.Context, campaignID int64) ([]models.CaptionerSummary, error)
 }
 
 // CaptionerScoresReport builds the captioner report of a campaign; Jobs
 // and `capeval eval` share it.
 func CaptionerScoresReport(ctx context.Context, st ReportStore, campaignID int64, clipAvailable bool) (*CaptionerReport, error) {
-	captioners, err := st.EvalCaptioners(ctx, campaignID)
-	if err != nil {
-		return nil, err
-	}
-	counts, err := st.EvalCaptionCounts(ctx, campaignID)
-	if err != nil {
-		return nil, err
-	}
-	scores, err := st.CaptionerScoresOf(ctx, campaignID)
+	captioners, err := st.Captioners(ctx, campaignID)
 	if err != nil {
 		return nil, err
 	}
@@ -259,21 +249,15 @@ func CaptionerScoresReport(ctx context.Context, st ReportStore, campaignID int64
 	if !clipAvailable {
 		rep.CLIP.Message = CLIPUnavailableMessage
 	}
-	at := map[int64]int{}
-	for i, c := range captioners {
-		at[c.ID] = i
-		rep.Captioners[i] = CaptionerScores{ID: c.ID, Name: c.Name, Version: c.Version, Captions: counts[c.ID],
-			Scores: map[string]float64{}, N: map[string]int{}, MetricVersions: map[string]string{}}
-	}
 	present := map[string]bool{}
-	for _, sc := range scores {
-		i, ok := at[sc.CaptionerID]
-		if !ok {
-			continue
+	for i, c := range captioners {
+		cs := CaptionerScores{ID: c.ID, Name: c.Name, Version: c.Version, Captions: c.Captions,
+			Scores: map[string]float64{}, N: map[string]int{}, MetricVersions: map[string]string{}}
+		for m, sc := range c.Scores {
+			cs.Scores[m], cs.N[m], cs.MetricVersions[m] = sc.Value, sc.N, sc.MetricVersion
+			present[m] = true
 		}
-		cs := &rep.Captioners[i]
-		cs.Scores[sc.Metric], cs.N[sc.Metric], cs.MetricVersions[sc.Metric] = sc.Value, sc.N, sc.MetricVersion
-		present[sc.Metric] = true
+		rep.Captioners[i] = cs
 	}
 	for _, name := range ScoreNames {
 		if present[name] {

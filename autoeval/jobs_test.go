@@ -31,6 +31,13 @@ type fixture struct {
 
 func seedDemo(t testing.TB, s *models.Store, name, imageDir string) *fixture {
 	t.Helper()
+	return seedDemoRefs(t, s, name, imageDir, nil)
+}
+
+// seedDemoRefs is seedDemo without the references of the images (by index
+// into the demo's images) for which skipRefs is true.
+func seedDemoRefs(t testing.TB, s *models.Store, name, imageDir string, skipRefs func(i int) bool) *fixture {
+	t.Helper()
 	ctx := context.Background()
 	data := demo.Generate(demo.DefaultSeed)
 	f := &fixture{store: s, data: data, imageDir: imageDir}
@@ -59,6 +66,9 @@ func seedDemo(t testing.TB, s *models.Store, name, imageDir string) *fixture {
 	var refs []models.Reference
 	for i, img := range data.Images {
 		byDemoID[img.ID] = images[i].ID
+		if skipRefs != nil && skipRefs(i) {
+			continue
+		}
 		for pos, text := range img.References {
 			refs = append(refs, models.Reference{ImageID: images[i].ID, Position: pos, Text: text})
 		}
@@ -125,15 +135,12 @@ func (f *fixture) checkScores(t testing.TB) {
 				t.Errorf("%s %s = %v (n %d, version %q), want %v (n %d)", c.Name, name, got, c.N[name], c.MetricVersions[name], w.Corpus[j], len(w.ImageIDs))
 			}
 		}
-		caps, err := f.store.EvalCaptions(ctx, c.ID)
+		caps, err := f.store.Captions(ctx, []int64{c.ID})
 		if err != nil {
 			t.Fatal(err)
 		}
 		for j, name := range w.Names {
-			vals, err := f.store.CaptionScoresOf(ctx, c.ID, name, TextMetricVersion)
-			if err != nil {
-				t.Fatal(err)
-			}
+			vals := scoresOf(t, f.store, c.ID, name, TextMetricVersion)
 			for i, cp := range caps {
 				if got, ok := vals[cp.ID]; !ok || got != w.PerImage[i*len(w.Names)+j] {
 					t.Errorf("%s caption %d %s = %v (stored %v), want %v", c.Name, i, name, got, ok, w.PerImage[i*len(w.Names)+j])
@@ -141,6 +148,23 @@ func (f *fixture) checkScores(t testing.TB) {
 			}
 		}
 	}
+}
+
+// scoresOf returns a captioner's stored values of metric at version, by
+// caption ID.
+func scoresOf(t testing.TB, s *models.Store, captionerID int64, metric, version string) map[int64]float64 {
+	t.Helper()
+	out := map[int64]float64{}
+	err := s.EachCaptionScore(context.Background(), []int64{captionerID}, []string{metric}, func(r models.CaptionScoreRow) error {
+		if r.MetricVersion == version {
+			out[r.CaptionID] = r.Value
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // countingScorer counts calls and captions; before each call it runs hook
@@ -437,17 +461,17 @@ func TestJobErrors(t *testing.T) {
 		if err := s.InsertImages(ctx, []models.Image{*img}); err != nil {
 			t.Fatal(err)
 		}
-		imgs, err := s.EvalImages(ctx, g.campaign.ID)
+		imgs, err := s.Images(ctx, g.campaign.ID, false)
 		if err != nil {
 			t.Fatal(err)
 		}
 		var lonely int64
-		for id, im := range imgs {
+		for _, im := range imgs {
 			if im.ExternalID == "lonely" {
-				lonely = id
+				lonely = im.ID
 			}
 		}
-		capts, err := s.EvalCaptioners(ctx, g.campaign.ID)
+		capts, err := s.Captioners(ctx, g.campaign.ID)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -31,14 +31,12 @@ type RunnerStore interface {
 	JobHeartbeat(ctx context.Context, id int64, workerID string, p models.JobProgress) error
 	FinishJob(ctx context.Context, id int64, workerID string, status models.JobStatus, p models.JobProgress, errMsg, notes string) error
 	ReleaseJob(ctx context.Context, id int64, workerID string) error
-	EvalCaptioners(ctx context.Context, campaignID int64) ([]models.Captioner, error)
-	EvalCaptionCounts(ctx context.Context, campaignID int64) (map[int64]int, error)
-	EvalCaptions(ctx context.Context, captionerID int64) ([]models.Caption, error)
-	EvalImages(ctx context.Context, campaignID int64) (map[int64]models.Image, error)
-	EvalReferences(ctx context.Context, campaignID int64) (map[int64][]string, error)
+	Captioners(ctx context.Context, campaignID int64) ([]models.CaptionerSummary, error)
+	Captions(ctx context.Context, captionerIDs []int64) ([]models.Caption, error)
+	Images(ctx context.Context, campaignID int64, withTags bool) ([]models.Image, error)
+	References(ctx context.Context, campaignID int64) ([]models.Reference, error)
+	EachCaptionScore(ctx context.Context, captionerIDs []int64, metrics []string, fn func(models.CaptionScoreRow) error) error
 	EvalUnreferenced(ctx context.Context, campaignID int64, limit int) ([]models.UnreferencedCaption, int64, error)
-	CaptionerScoresOf(ctx context.Context, campaignID int64) ([]models.CaptionerScore, error)
-	CaptionScoresOf(ctx context.Context, captionerID int64, metric, metricVersion string) (map[int64]float64, error)
 	InTx(ctx context.Context, fn func(tx *models.Store) error) error
 }
 

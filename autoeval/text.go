@@ -3,7 +3,6 @@ package autoeval
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 
 	"capeval/autoeval/textmetrics"
@@ -93,31 +92,23 @@ func (ru *run) text(ctx context.Context) error {
 		return fmt.Errorf("%d captions are of images without reference captions, so the text metrics cannot score them "+
 			"(import references for these images): %s%s", n, strings.Join(items, ", "), more)
 	}
-	captioners, err := st.EvalCaptioners(ctx, campaignID)
-	if err != nil {
-		return err
-	}
-	counts, err := st.EvalCaptionCounts(ctx, campaignID)
-	if err != nil {
-		return err
-	}
-	stored, err := st.CaptionerScoresOf(ctx, campaignID)
+	captioners, err := st.Captioners(ctx, campaignID)
 	if err != nil {
 		return err
 	}
 	total, done := 0, 0
 	for _, c := range captioners {
-		total += counts[c.ID]
+		total += c.Captions
 	}
 	var todo []models.Captioner
 	for _, c := range captioners {
 		switch {
-		case counts[c.ID] == 0:
+		case c.Captions == 0:
 			ru.note("captioner %s@%s has no captions", c.Name, c.Version)
-		case textComplete(stored, c.ID, counts[c.ID]):
-			done += counts[c.ID]
+		case textComplete(c):
+			done += c.Captions
 		default:
-			todo = append(todo, c)
+			todo = append(todo, c.Captioner)
 		}
 	}
 	ru.set(func(p *models.JobProgress) { p.Done, p.Total, p.Device = done, total, "cpu" })
@@ -127,16 +118,12 @@ func (ru *run) text(ctx context.Context) error {
 	if len(todo) == 0 {
 		return nil
 	}
-	images, err := st.EvalImages(ctx, campaignID)
-	if err != nil {
-		return err
-	}
-	refs, err := st.EvalReferences(ctx, campaignID)
+	images, refs, err := campaignImages(ctx, st, campaignID)
 	if err != nil {
 		return err
 	}
 	for _, c := range todo {
-		captions, err := st.EvalCaptions(ctx, c.ID)
+		captions, err := st.Captions(ctx, []int64{c.ID})
 		if err != nil {
 			return err
 		}
@@ -182,14 +169,36 @@ func (ru *run) text(ctx context.Context) error {
 	return nil
 }
 
-// textComplete reports whether captioner id has every text corpus score at
-// TextMetricVersion, computed over its n captions.
-func textComplete(stored []models.CaptionerScore, id int64, n int) bool {
-	have := 0
-	for _, s := range stored {
-		if s.CaptionerID == id && s.MetricVersion == TextMetricVersion && s.N == n && slices.Contains(TextNames, s.Metric) {
-			have++
+// textComplete reports whether the captioner has every text corpus score
+// at TextMetricVersion, computed over all its captions.
+func textComplete(c models.CaptionerSummary) bool {
+	for _, name := range TextNames {
+		if s, ok := c.Scores[name]; !ok || s.MetricVersion != TextMetricVersion || s.N != c.Captions {
+			return false
 		}
 	}
-	return have == len(TextNames)
+	return true
+}
+
+// campaignImages reads the campaign's images by ID and its reference texts
+// by image ID, each image's in position order (images without references
+// are absent), as both jobs use them.
+func campaignImages(ctx context.Context, st RunnerStore, campaignID int64) (map[int64]models.Image, map[int64][]string, error) {
+	imgs, err := st.Images(ctx, campaignID, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	images := make(map[int64]models.Image, len(imgs))
+	for _, im := range imgs {
+		images[im.ID] = im
+	}
+	rs, err := st.References(ctx, campaignID)
+	if err != nil {
+		return nil, nil, err
+	}
+	refs := map[int64][]string{}
+	for _, r := range rs {
+		refs[r.ImageID] = append(refs[r.ImageID], r.Text)
+	}
+	return images, refs, nil
 }

@@ -26,6 +26,10 @@ var (
 	// remove (human work is never deleted, see migration 0004); the message
 	// says what holds it.
 	ErrHeld = errors.New("models: held by ratings")
+	// ErrJobLost is returned to a worker whose job is no longer running
+	// under its id: it was cancelled, or reclaimed by another worker after
+	// the heartbeat went stale. The worker must stop and write nothing more.
+	ErrJobLost = errors.New("models: the job is no longer running for this worker")
 )
 
 // PostgreSQL SQLSTATE codes, class 23: integrity constraint violation.

@@ -10,11 +10,6 @@ import (
 	"gorm.io/gorm/clause"
 )
 
-// ErrJobLost is returned to a worker whose job is no longer running under
-// its id: it was cancelled, or reclaimed by another worker after the
-// heartbeat went stale. The worker must stop and write nothing more.
-var ErrJobLost = errors.New("models: the job is no longer running for this worker")
-
 // CreateJob inserts j as a queued job, refusing (ErrConflict) when a queued
 // or running job of the same campaign and kind exists, so that two clicks
 // on "run" start one job. The check and the insert run in one transaction

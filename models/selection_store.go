@@ -1,10 +1,8 @@
 package models
 
 import (
-	"cmp"
 	"context"
 	"fmt"
-	"slices"
 	"time"
 )
 
@@ -21,140 +19,6 @@ type TaskCaption struct {
 
 // TableName maps TaskCaption to task_captions.
 func (TaskCaption) TableName() string { return "task_captions" }
-
-// SelectionCaptioner is a captioner with its per-captioner scores by metric
-// and how many captions it has: what the selection ranks.
-type SelectionCaptioner struct {
-	Captioner
-	Captions int                `json:"captions"`
-	Scores   map[string]float64 `json:"scores"`
-}
-
-// SelectionCaptioners returns the campaign's captioners in ID order, each
-// with its captioner_scores and its caption count.
-func (s *Store) SelectionCaptioners(ctx context.Context, campaignID int64) ([]SelectionCaptioner, error) {
-	var rows []struct {
-		Captioner
-		Captions int
-	}
-	err := s.conn(ctx).Raw(`SELECT k.*, (SELECT count(*) FROM captions p WHERE p.captioner_id = k.id) AS captions
-		FROM captioners k WHERE k.campaign_id = ? ORDER BY k.id`, campaignID).Scan(&rows).Error
-	if err != nil {
-		return nil, wrap(err, "captioners of campaign %d", campaignID)
-	}
-	var scores []CaptionerScore
-	err = s.conn(ctx).Raw(`SELECT cs.* FROM captioner_scores cs JOIN captioners k ON k.id = cs.captioner_id
-		WHERE k.campaign_id = ? ORDER BY cs.captioner_id, cs.metric`, campaignID).Scan(&scores).Error
-	if err != nil {
-		return nil, wrap(err, "captioner scores of campaign %d", campaignID)
-	}
-	byID := map[int64]map[string]float64{}
-	for _, sc := range scores {
-		if byID[sc.CaptionerID] == nil {
-			byID[sc.CaptionerID] = map[string]float64{}
-		}
-		byID[sc.CaptionerID][sc.Metric] = sc.Value
-	}
-	out := make([]SelectionCaptioner, len(rows))
-	for i, r := range rows {
-		out[i] = SelectionCaptioner{Captioner: r.Captioner, Captions: r.Captions, Scores: byID[r.ID]}
-		if out[i].Scores == nil {
-			out[i].Scores = map[string]float64{}
-		}
-	}
-	return out, nil
-}
-
-// SelectionImage is what the selection needs of an image: its IDs and tags
-// (a JSON array of strings, or null).
-type SelectionImage struct {
-	ID         int64  `json:"id"`
-	ExternalID string `json:"external_id"`
-	Tags       JSON   `json:"tags"`
-}
-
-// SelectionImages returns the campaign's images in ID order.
-func (s *Store) SelectionImages(ctx context.Context, campaignID int64) ([]SelectionImage, error) {
-	out := []SelectionImage{}
-	err := s.conn(ctx).Model(&Image{}).Select("id", "external_id", "tags").
-		Where("campaign_id = ?", campaignID).Order("id").Scan(&out).Error
-	if err != nil {
-		return nil, wrap(err, "images of campaign %d", campaignID)
-	}
-	return out, nil
-}
-
-// SelectionCaptions returns the captions of the given captioners in ID
-// order (captioner IDs are queried in chunks, so any number is fine).
-func (s *Store) SelectionCaptions(ctx context.Context, captionerIDs []int64) ([]Caption, error) {
-	out := []Caption{}
-	for start := 0; start < len(captionerIDs); start += bulkRows {
-		chunk := captionerIDs[start:min(start+bulkRows, len(captionerIDs))]
-		var part []Caption
-		if err := s.conn(ctx).Where("captioner_id IN ?", chunk).Order("id").Find(&part).Error; err != nil {
-			return nil, wrap(err, "captions of %d captioners", len(captionerIDs))
-		}
-		out = append(out, part...)
-	}
-	if len(captionerIDs) > bulkRows {
-		slices.SortFunc(out, func(a, b Caption) int { return cmp.Compare(a.ID, b.ID) })
-	}
-	return out, nil
-}
-
-// CaptionScoreRow is one per-caption score value.
-type CaptionScoreRow struct {
-	CaptionID int64   `json:"caption_id"`
-	Metric    string  `json:"metric"`
-	Value     float64 `json:"value"`
-}
-
-// SelectionCaptionScores calls fn for every per-caption score of the given
-// metrics of the captions of the given captioners, streaming the rows so
-// that 250,000 captions × several metrics are never held as structs.
-func (s *Store) SelectionCaptionScores(ctx context.Context, captionerIDs []int64, metrics []string, fn func(CaptionScoreRow) error) error {
-	if len(captionerIDs) == 0 || len(metrics) == 0 {
-		return nil
-	}
-	for start := 0; start < len(captionerIDs); start += bulkRows {
-		chunk := captionerIDs[start:min(start+bulkRows, len(captionerIDs))]
-		rows, err := s.conn(ctx).Raw(`SELECT sc.caption_id, sc.metric, sc.value FROM scores sc
-			JOIN captions p ON p.id = sc.caption_id
-			WHERE p.captioner_id IN ? AND sc.metric IN ?`, chunk, metrics).Rows()
-		if err != nil {
-			return wrap(err, "caption scores")
-		}
-		for rows.Next() {
-			var r CaptionScoreRow
-			if err := rows.Scan(&r.CaptionID, &r.Metric, &r.Value); err != nil {
-				rows.Close()
-				return wrap(err, "caption scores")
-			}
-			if err := fn(r); err != nil {
-				rows.Close()
-				return err
-			}
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			return wrap(err, "caption scores")
-		}
-	}
-	return nil
-}
-
-// SelectionReferences returns the reference captions of the campaign's
-// images, by image ID then position (gold tasks are made of them).
-func (s *Store) SelectionReferences(ctx context.Context, campaignID int64) ([]Reference, error) {
-	out := []Reference{}
-	err := s.conn(ctx).Raw(`SELECT r.* FROM image_references r JOIN images i ON i.id = r.image_id
-		WHERE i.campaign_id = ? ORDER BY r.image_id, r.position`, campaignID).Scan(&out).Error
-	if err != nil {
-		return nil, wrap(err, "references of campaign %d", campaignID)
-	}
-	return out, nil
-}
 
 // TaskWithCaptions is a task with its caption links and the texts of the
 // captions it shows ("" for none: a gold task, a single task's B).

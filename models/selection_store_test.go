@@ -3,72 +3,12 @@ package models_test
 import (
 	"context"
 	"errors"
-	"slices"
 	"testing"
 	"time"
 
 	"capeval/models"
 	"capeval/models/modelstest"
 )
-
-// TestSelectionReads: the selection's reads return the campaign's rows
-// only, in ID order, with the scores of each captioner and caption.
-func TestSelectionReads(t *testing.T) {
-	modelstest.ForEach(t, func(t *testing.T, s *models.Store) {
-		ctx := context.Background()
-		images, captions, err := loadCampaign(ctx, s, "a", 3, 2, 2)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, _, err := loadCampaign(ctx, s, "b", 2, 1, 1); err != nil {
-			t.Fatal(err)
-		}
-		campID := int64(1)
-		caps, err := s.SelectionCaptioners(ctx, campID)
-		if err != nil || len(caps) != 2 {
-			t.Fatalf("captioners %+v, %v", caps, err)
-		}
-		err = s.InsertScoreRows(ctx,
-			[]models.Score{{CaptionID: captions[0].ID, Metric: "CIDEr", Value: 1.5}, {CaptionID: captions[0].ID, Metric: "Bleu_4", Value: 0.2},
-				{CaptionID: captions[4].ID, Metric: "CIDEr", Value: 0.5}},
-			[]models.CaptionerScore{{CaptionerID: caps[0].ID, Metric: "CIDEr", Value: 0.9, N: 3}, {CaptionerID: caps[1].ID, Metric: "CIDEr", Value: 0.4, N: 3}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		caps, err = s.SelectionCaptioners(ctx, campID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if caps[0].Scores["CIDEr"] != 0.9 || caps[1].Scores["CIDEr"] != 0.4 || caps[0].Captions != 3 || caps[1].Captions != 3 {
-			t.Errorf("captioners %+v", caps)
-		}
-		imgs, err := s.SelectionImages(ctx, campID)
-		if err != nil || len(imgs) != 3 || imgs[0].ID != images[0].ID || imgs[2].ExternalID != images[2].ExternalID {
-			t.Errorf("images %+v, %v", imgs, err)
-		}
-		cs, err := s.SelectionCaptions(ctx, []int64{caps[1].ID, caps[0].ID})
-		if err != nil || len(cs) != 6 || !slices.IsSortedFunc(cs, func(a, b models.Caption) int { return int(a.ID - b.ID) }) {
-			t.Errorf("captions %+v, %v", cs, err)
-		}
-		var rows []models.CaptionScoreRow
-		err = s.SelectionCaptionScores(ctx, []int64{caps[0].ID, caps[1].ID}, []string{"CIDEr"}, func(r models.CaptionScoreRow) error {
-			rows = append(rows, r)
-			return nil
-		})
-		slices.SortFunc(rows, func(a, b models.CaptionScoreRow) int { return int(a.CaptionID - b.CaptionID) })
-		if err != nil || len(rows) != 2 || rows[0] != (models.CaptionScoreRow{CaptionID: captions[0].ID, Metric: "CIDEr", Value: 1.5}) {
-			t.Errorf("caption scores %+v, %v", rows, err)
-		}
-		stop := errors.New("stop")
-		if err := s.SelectionCaptionScores(ctx, []int64{caps[0].ID}, []string{"CIDEr", "Bleu_4"}, func(models.CaptionScoreRow) error { return stop }); !errors.Is(err, stop) {
-			t.Errorf("callback error: %v", err)
-		}
-		refs, err := s.SelectionReferences(ctx, campID)
-		if err != nil || len(refs) != 6 || refs[0].ImageID != images[0].ID || refs[1].Position != 1 {
-			t.Errorf("references %+v, %v", refs, err)
-		}
-	})
-}
 
 // TestTasksWithLinks: tasks and their caption links are inserted together,
 // read back in queue order, and a replacement deletes only the untouched

@@ -53,7 +53,7 @@ func TestLoad(t *testing.T) {
 			}
 		}
 		refs := 0
-		if err := store.EachReference(ctx, c.ID, func(int64, int, string) error { refs++; return nil }); err != nil {
+		if err := store.EachReference(ctx, c.ID, func(models.Reference) error { refs++; return nil }); err != nil {
 			t.Fatal(err)
 		}
 		if refs != demo.NumImages*demo.RefsPerImage {

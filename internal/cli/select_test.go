@@ -15,7 +15,7 @@ func TestSelectCommand(t *testing.T) {
 	dir := setEnv(t)
 	ctx := context.Background()
 	store := loadDemoFor(t, dir)
-	caps, err := store.SelectionCaptioners(ctx, 1)
+	caps, err := store.Captioners(ctx, 1)
 	if err != nil || len(caps) < 3 {
 		t.Fatalf("demo captioners %v, %v", caps, err)
 	}
