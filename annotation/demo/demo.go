@@ -3,7 +3,8 @@
 // reference captions per image, and four captioners of clearly different
 // quality, all determined by one seed. WriteFiles saves it in the COCO
 // formats the importer and `capeval score` read, so the same data can take
-// the whole path a real campaign takes.
+// the whole path a real campaign takes; Load does that, accounts included,
+// for `capeval serve` with CAPEVAL_DEMO=true.
 package demo
 
 import (
