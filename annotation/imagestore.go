@@ -16,7 +16,9 @@ import (
 // (DATA_DIR/images): the file of content with SHA-256 h and format ext is
 // <h[:2]>/<h>.<ext>. The same content is stored once whatever its names and
 // campaigns, and a file never changes once written, so readers need no
-// locks.
+// locks. It is the one place that knows this layout: the import writes
+// through it, and the auto-eval jobs read through its Path, which the
+// composition root hands them (autoeval.Scorers.ImagePath).
 type ImageStore struct {
 	dir string
 }
@@ -25,9 +27,6 @@ type ImageStore struct {
 func NewImageStore(dataDir string) *ImageStore {
 	return &ImageStore{dir: filepath.Join(dataDir, "images")}
 }
-
-// Dir returns the store's root directory.
-func (s *ImageStore) Dir() string { return s.dir }
 
 // StorageKey returns the storage key of content with the hex SHA-256 sum
 // and the format ext ("png", "jpg", "gif", "webp"). Keys use forward

@@ -2,11 +2,10 @@ package autoeval
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
-	"strings"
 
 	"capeval/autoeval/clip"
 	"capeval/models"
@@ -107,6 +106,9 @@ func (ru *run) clip(ctx context.Context) error {
 	if sc == nil {
 		return fmt.Errorf("%w: %s", ErrUnavailable, CLIPUnavailableMessage)
 	}
+	if ru.r.scorers.ImagePath == nil {
+		return errors.New("the runner was built without the image store (Scorers.ImagePath): it cannot read the images")
+	}
 	st, campaignID := ru.r.store, ru.job.CampaignID
 	version := CLIPMetricVersion(sc.Fingerprint())
 	captioners, err := st.Captioners(ctx, campaignID)
@@ -206,9 +208,13 @@ func (ru *run) clipBatch(ctx context.Context, c models.Captioner, batch []clipIt
 			if !found || img.StorageKey == "" {
 				return fmt.Errorf("captioner %s@%s: caption %d: image %d has no stored file", c.Name, c.Version, cp.ID, cp.ImageID)
 			}
+			path, err := ru.r.scorers.ImagePath(img.StorageKey)
+			if err != nil {
+				return fmt.Errorf("captioner %s@%s: caption %d: image %s: %w", c.Name, c.Version, cp.ID, img.ExternalID, err)
+			}
 			k = len(paths)
 			index[cp.ImageID] = k
-			paths = append(paths, ru.imagePath(img.StorageKey))
+			paths = append(paths, path)
 		}
 		samples[i] = clip.Sample{Image: k, Caption: cp.Text, References: refs[cp.ImageID]}
 	}
@@ -241,13 +247,6 @@ func (ru *run) clipBatch(ctx context.Context, c models.Captioner, batch []clipIt
 		return fmt.Errorf("captioner %s@%s: store CLIP scores: %w", c.Name, c.Version, err)
 	}
 	return nil
-}
-
-// imagePath resolves a storage key under the image directory; keys are
-// written by capeval itself, but a key that climbs out is refused anyway.
-func (ru *run) imagePath(key string) string {
-	clean := filepath.Clean("/" + strings.ReplaceAll(key, "\\", "/"))
-	return filepath.Join(ru.r.scorers.ImageDir, clean)
 }
 
 // clipAggregate stores a captioner's CLIP means over its stored per-caption

@@ -30,7 +30,7 @@ func TestCLIPReferencesArriveLater(t *testing.T) {
 	run := func() (*countingCLIP, *models.EvalJob) {
 		t.Helper()
 		sc := &countingCLIP{Encoder: enc}
-		end, err := NewRunner(s, Scorers{CLIP: sc, ImageDir: f.imageDir}, nil).WithOptions(fastOptions()).RunJob(ctx, startJob(t, f, KindCLIP).ID, nil)
+		end, err := NewRunner(s, Scorers{CLIP: sc, ImagePath: f.imagePath}, nil).WithOptions(fastOptions()).RunJob(ctx, startJob(t, f, KindCLIP).ID, nil)
 		if err != nil || end.Status != models.JobDone {
 			t.Fatalf("clip job = %+v, %v", end, err)
 		}
@@ -122,5 +122,17 @@ func TestCLIPReferencesArriveLater(t *testing.T) {
 				t.Errorf("%s %s = %v, want %v", c.Name, name, got, want.Mean[name])
 			}
 		}
+	}
+}
+
+// TestCLIPJobNeedsTheImageStore: a runner built without the image store's
+// resolver fails its clip jobs with a message that says so.
+func TestCLIPJobNeedsTheImageStore(t *testing.T) {
+	s := modelstest.NewStore(t)
+	f := seedDemo(t, s, "demo", t.TempDir())
+	r := NewRunner(s, Scorers{CLIP: &countingCLIP{}}, nil).WithOptions(fastOptions())
+	end, err := r.RunJob(context.Background(), startJob(t, f, KindCLIP).ID, nil)
+	if err != nil || end.Status != models.JobFailed || !strings.Contains(end.Error, "Scorers.ImagePath") {
+		t.Fatalf("clip job without the image store = %+v, %v; want failed, naming it", end, err)
 	}
 }

@@ -74,7 +74,7 @@ func TestCLIPJob(t *testing.T) {
 		}}
 		opts := fastOptions()
 		opts.CLIPBatch = 20
-		a := NewRunner(s, Scorers{CLIP: first, ImageDir: f.imageDir}, nil).WithOptions(opts)
+		a := NewRunner(s, Scorers{CLIP: first, ImagePath: f.imagePath}, nil).WithOptions(opts)
 		a.abandon = true
 		a.Run(killCtx, 1)
 		if first.samples.Load() != 40 {
@@ -83,7 +83,7 @@ func TestCLIPJob(t *testing.T) {
 
 		second := &countingCLIP{Encoder: enc}
 		opts.StaleAfter = time.Nanosecond
-		b := NewRunner(s, Scorers{CLIP: second, ImageDir: f.imageDir}, nil).WithOptions(opts)
+		b := NewRunner(s, Scorers{CLIP: second, ImagePath: f.imagePath}, nil).WithOptions(opts)
 		end, err := b.RunJob(ctx, j.ID, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -153,7 +153,7 @@ func TestCLIPJob(t *testing.T) {
 		}
 		// A new clip job finds everything scored.
 		third := &countingCLIP{Encoder: enc}
-		r := NewRunner(s, Scorers{CLIP: third, ImageDir: f.imageDir}, nil).WithOptions(fastOptions())
+		r := NewRunner(s, Scorers{CLIP: third, ImagePath: f.imagePath}, nil).WithOptions(fastOptions())
 		if end, err := r.RunJob(ctx, startJob(t, f, KindCLIP).ID, nil); err != nil || end.Status != models.JobDone || third.calls.Load() != 0 {
 			t.Fatalf("second clip job = %+v, %v after %d calls; want done after 0", end, err, third.calls.Load())
 		}

@@ -92,6 +92,10 @@ func seedDemoRefs(t testing.TB, s *models.Store, name, imageDir string, skipRefs
 	return f
 }
 
+// imagePath resolves storage keys under the fixture's image folder, as the
+// image store's Path does under DATA_DIR/images.
+func (f *fixture) imagePath(key string) (string, error) { return filepath.Join(f.imageDir, key), nil }
+
 // want returns what `capeval score` computes for each demo captioner's
 // results file: ScoreText over its captions in file order.
 func (f *fixture) want(t testing.TB) map[string]*textmetrics.Result {

@@ -47,9 +47,11 @@ type Scorers struct {
 	// CLIP computes CLIPScore and RefCLIPScore; nil means no CLIP model is
 	// configured, and clip jobs fail with CLIPUnavailableMessage.
 	CLIP CLIPScorer
-	// ImageDir is where images are stored by their storage key
-	// (DATA_DIR/images).
-	ImageDir string
+	// ImagePath resolves an image's storage key to its file, refusing a key
+	// that is not one of the store's. The image store (annotation's) is
+	// the one place that knows the layout; the composition root passes its
+	// Path. Clip jobs need it; nil fails them with a message.
+	ImagePath func(key string) (string, error)
 }
 
 // RunnerOptions tune a Runner; zero values pick the defaults.

@@ -74,7 +74,7 @@ func eval(ctx context.Context, e *env, campaign, kindsFlag string, asJSON bool, 
 		return err
 	}
 
-	scorers := autoeval.Scorers{Text: autoeval.DefaultTextScorer{Workers: workers}, ImageDir: annotation.NewImageStore(cfg.DataDir).Dir()}
+	scorers := autoeval.Scorers{Text: autoeval.DefaultTextScorer{Workers: workers}, ImagePath: annotation.NewImageStore(cfg.DataDir).Path}
 	if slices.Contains(kinds, autoeval.KindCLIP) {
 		enc, err := autoeval.OpenCLIP(clipOptions(cfg), store, log)
 		if err != nil {

@@ -55,7 +55,7 @@ func serve(ctx context.Context, e *env) error {
 	}
 	// Auto-eval: workers in this process claim the jobs that the API
 	// queues (other processes on the same PostgreSQL may claim them too).
-	scorers := autoeval.Scorers{ImageDir: images.Dir()}
+	scorers := autoeval.Scorers{ImagePath: images.Path}
 	if cfg.CLIPModel != "" {
 		enc, err := autoeval.OpenCLIP(clipOptions(cfg), store, log)
 		if err != nil {
