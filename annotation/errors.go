@@ -24,6 +24,19 @@ var (
 	ErrConflict = errors.New("annotation: conflict")
 )
 
+// Internal sentinels: causes that the package turns into messages (or
+// problems) itself, never returned to callers as they are.
+var (
+	// errChanged: content read a second time no longer has the hash it had
+	// when it was checked.
+	errChanged = errors.New("the content changed since it was checked")
+	// errFileChanged: a file read by the import's second pass differs from
+	// what the first pass checked.
+	errFileChanged = errors.New("the file changed while it was imported")
+	// errTooMany stops the walk of an image folder past MaxImageFiles.
+	errTooMany = errors.New("too many files")
+)
+
 // MaxProblems is how many problems a ValidationError lists; the rest are
 // only counted, so that a file with a million bad rows gives a readable
 // message.

@@ -3,7 +3,6 @@ package annotation
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -55,10 +54,6 @@ func (s *ImageStore) Has(key string) bool {
 	fi, err := os.Stat(p)
 	return err == nil && fi.Mode().IsRegular()
 }
-
-// errChanged means that content read a second time no longer has the hash
-// it had when it was checked.
-var errChanged = errors.New("the content changed since it was checked")
 
 // Put copies r into the store under Key(sum, ext) unless that file exists,
 // and reports whether it wrote it. The bytes go to a temporary file in the

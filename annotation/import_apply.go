@@ -343,10 +343,6 @@ func reconcileResults(ctx context.Context, st ImportStore, campaignID int64, rp 
 	return nil
 }
 
-// errFileChanged means a file read by the second pass differs from what
-// the first pass checked.
-var errFileChanged = errors.New("the file changed while it was imported")
-
 // write inserts the outcome's rows through tx, reading the caption files a
 // second time in batches.
 func write(ctx context.Context, tx *models.Store, campaignID int64, plan *Plan, out *outcome) error {

@@ -154,8 +154,6 @@ func folderSource(dir, label string, ps *Problems, warn *warnings) (*imageSource
 	return src, nil
 }
 
-var errTooMany = errors.New("too many files")
-
 // zipSource opens a zip and checks every entry's name, type and declared
 // size before any is inflated.
 func zipSource(p, label string, ps *Problems, warn *warnings) (*imageSource, error) {

@@ -26,6 +26,11 @@ var (
 	ErrUnavailable = errors.New("autoeval: unavailable")
 )
 
+// errLost is the cause of a job context cancelled because the job is no
+// longer ours (cancelled by a lead, or taken over by another worker); it
+// never leaves the package.
+var errLost = errors.New("autoeval: job lost")
+
 // CLIPUnavailableMessage tells a lead why CLIPScore is missing and how to
 // get it; the API, the UI and the CLI show it instead of a number.
 const CLIPUnavailableMessage = "CLIPScore is unavailable: no CLIP model is configured. " +

@@ -187,10 +187,6 @@ func (r *Runner) RunJob(ctx context.Context, id int64, progress func(*models.Eva
 	return end, nil
 }
 
-// errLost is the cause of a job context cancelled because the job is no
-// longer ours (cancelled by a lead, or taken over by another worker).
-var errLost = errors.New("autoeval: job lost")
-
 // run is the state of one claimed job while a worker executes it.
 type run struct {
 	r        *Runner
