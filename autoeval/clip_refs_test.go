@@ -3,9 +3,6 @@ package autoeval
 import (
 	"context"
 	"fmt"
-	"math"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -87,42 +84,7 @@ func TestCLIPReferencesArriveLater(t *testing.T) {
 	coverage(map[string]int{clip.MetricCLIPScore: 48, clip.MetricRefCLIPScore: 48})
 
 	// The means equal the encoder's own over each captioner's captions.
-	rep, err := CaptionerScoresReport(ctx, s, f.campaign.ID, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, allRefs, err := campaignImages(ctx, s, f.campaign.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range rep.Captioners {
-		caps, err := s.Captions(ctx, []int64{c.ID})
-		if err != nil {
-			t.Fatal(err)
-		}
-		index := map[int64]int{}
-		var paths []string
-		samples := make([]clip.Sample, len(caps))
-		for i, cp := range caps {
-			k, ok := index[cp.ImageID]
-			if !ok {
-				k = len(paths)
-				index[cp.ImageID] = k
-				paths = append(paths, filepath.Join(f.imageDir, imgs[cp.ImageID].StorageKey))
-			}
-			samples[i] = clip.Sample{Image: k, Caption: cp.Text, References: allRefs[cp.ImageID]}
-		}
-		want, err := enc.Score(ctx, samples, len(paths), func(i int) ([]byte, error) { return os.ReadFile(paths[i]) },
-			clip.Metrics{CLIPScore: true, RefCLIPScore: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, name := range CLIPNames {
-			if got := c.Scores[name]; math.Abs(got-want.Mean[name]) > 1e-12 {
-				t.Errorf("%s %s = %v, want %v", c.Name, name, got, want.Mean[name])
-			}
-		}
-	}
+	checkCLIPMeans(t, s, enc, f)
 }
 
 // TestCLIPJobNeedsTheImageStore: a runner built without the image store's

@@ -53,44 +53,28 @@ func (s *Store) CreateCaptioner(ctx context.Context, c *Captioner) error {
 // whole import is all or nothing. A duplicate external ID in the campaign is
 // ErrConflict.
 func (s *Store) InsertImages(ctx context.Context, images []Image) error {
-	if len(images) == 0 {
-		return nil
-	}
-	err := s.InTx(ctx, func(tx *Store) error {
-		return tx.conn(ctx).CreateInBatches(images, bulkRows).Error
-	})
-	if err != nil {
-		return wrap(err, "insert %d images", len(images))
-	}
-	return nil
+	return wrap(insertRows(ctx, s, images), "insert %d images", len(images))
 }
 
 // InsertReferences inserts reference captions in batches, all or none, and sets each one's
 // ID in the slice. The same (image, position) twice is ErrConflict.
 func (s *Store) InsertReferences(ctx context.Context, refs []Reference) error {
-	if len(refs) == 0 {
-		return nil
-	}
-	err := s.InTx(ctx, func(tx *Store) error {
-		return tx.conn(ctx).CreateInBatches(refs, bulkRows).Error
-	})
-	if err != nil {
-		return wrap(err, "insert %d references", len(refs))
-	}
-	return nil
+	return wrap(insertRows(ctx, s, refs), "insert %d references", len(refs))
 }
 
 // InsertCaptions inserts captions in batches, all or none, and sets each one's ID in the
 // slice. A second caption of one captioner for one image is ErrConflict.
 func (s *Store) InsertCaptions(ctx context.Context, captions []Caption) error {
-	if len(captions) == 0 {
+	return wrap(insertRows(ctx, s, captions), "insert %d captions", len(captions))
+}
+
+// insertRows inserts rows in batches, all or none (inside InTx it joins
+// the caller's transaction), and sets each one's ID in the slice.
+func insertRows[T any](ctx context.Context, s *Store, rows []T) error {
+	if len(rows) == 0 {
 		return nil
 	}
-	err := s.InTx(ctx, func(tx *Store) error {
-		return tx.conn(ctx).CreateInBatches(captions, bulkRows).Error
+	return s.InTx(ctx, func(tx *Store) error {
+		return tx.conn(ctx).CreateInBatches(rows, bulkRows).Error
 	})
-	if err != nil {
-		return wrap(err, "insert %d captions", len(captions))
-	}
-	return nil
 }

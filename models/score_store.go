@@ -13,47 +13,39 @@ const scoreChunk = 1000
 // PutScores writes per-caption scores, replacing the value and version of a
 // (caption, metric) already scored, all in one transaction.
 func (s *Store) PutScores(ctx context.Context, rows []Score) error {
-	if len(rows) == 0 {
-		return nil
-	}
 	now := nowUTC()
 	for i := range rows {
-		rows[i].ID = 0
-		rows[i].CreatedAt = now
+		rows[i].ID, rows[i].CreatedAt = 0, now
 	}
-	err := s.InTx(ctx, func(tx *Store) error {
-		return tx.conn(ctx).Clauses(clause.OnConflict{
-			Columns:   []clause.Column{{Name: "caption_id"}, {Name: "metric"}},
-			DoUpdates: clause.AssignmentColumns([]string{"value", "metric_version", "created_at"}),
-		}).CreateInBatches(&rows, scoreChunk).Error
-	})
-	if err != nil {
-		return wrap(err, "put %d caption scores", len(rows))
-	}
-	return nil
+	err := upsert(ctx, s, rows, []string{"caption_id", "metric"}, []string{"value", "metric_version", "created_at"})
+	return wrap(err, "put %d caption scores", len(rows))
 }
 
 // PutCaptionerScores writes per-captioner aggregates, replacing those of a
 // (captioner, metric) already stored, in one transaction.
 func (s *Store) PutCaptionerScores(ctx context.Context, rows []CaptionerScore) error {
+	now := nowUTC()
+	for i := range rows {
+		rows[i].ID, rows[i].CreatedAt = 0, now
+	}
+	err := upsert(ctx, s, rows, []string{"captioner_id", "metric"}, []string{"value", "metric_version", "n", "created_at"})
+	return wrap(err, "put %d captioner scores", len(rows))
+}
+
+// upsert inserts rows in batches, in one transaction, replacing the update
+// columns of a row whose keys exist already.
+func upsert[T any](ctx context.Context, s *Store, rows []T, keys, update []string) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	now := nowUTC()
-	for i := range rows {
-		rows[i].ID = 0
-		rows[i].CreatedAt = now
+	cols := make([]clause.Column, len(keys))
+	for i, k := range keys {
+		cols[i] = clause.Column{Name: k}
 	}
-	err := s.InTx(ctx, func(tx *Store) error {
-		return tx.conn(ctx).Clauses(clause.OnConflict{
-			Columns:   []clause.Column{{Name: "captioner_id"}, {Name: "metric"}},
-			DoUpdates: clause.AssignmentColumns([]string{"value", "metric_version", "n", "created_at"}),
-		}).CreateInBatches(&rows, scoreChunk).Error
+	return s.InTx(ctx, func(tx *Store) error {
+		return tx.conn(ctx).Clauses(clause.OnConflict{Columns: cols, DoUpdates: clause.AssignmentColumns(update)}).
+			CreateInBatches(rows, scoreChunk).Error
 	})
-	if err != nil {
-		return wrap(err, "put %d captioner scores", len(rows))
-	}
-	return nil
 }
 
 // UnreferencedCaption is a caption whose image has no reference captions.

@@ -150,16 +150,7 @@ func (s *Store) InsertTasks(ctx context.Context, tasks []Task, links [][]TaskCap
 // link that exists already is ErrConflict, a missing task or caption
 // ErrInvalid.
 func (s *Store) LinkTaskCaptions(ctx context.Context, links []TaskCaption) error {
-	if len(links) == 0 {
-		return nil
-	}
-	err := s.InTx(ctx, func(tx *Store) error {
-		return tx.conn(ctx).CreateInBatches(links, bulkRows).Error
-	})
-	if err != nil {
-		return wrap(err, "link %d captions to tasks", len(links))
-	}
-	return nil
+	return wrap(insertRows(ctx, s, links), "link %d captions to tasks", len(links))
 }
 
 // InsertScoreRows inserts per-caption and per-captioner score rows as they
@@ -168,18 +159,10 @@ func (s *Store) LinkTaskCaptions(ctx context.Context, links []TaskCaption) error
 // without running a job.
 func (s *Store) InsertScoreRows(ctx context.Context, scores []Score, captionerScores []CaptionerScore) error {
 	err := s.InTx(ctx, func(tx *Store) error {
-		if len(scores) > 0 {
-			if err := tx.conn(ctx).CreateInBatches(scores, bulkRows).Error; err != nil {
-				return err
-			}
+		if err := insertRows(ctx, tx, scores); err != nil {
+			return err
 		}
-		if len(captionerScores) > 0 {
-			return tx.conn(ctx).CreateInBatches(captionerScores, bulkRows).Error
-		}
-		return nil
+		return insertRows(ctx, tx, captionerScores)
 	})
-	if err != nil {
-		return wrap(err, "insert %d scores and %d captioner scores", len(scores), len(captionerScores))
-	}
-	return nil
+	return wrap(err, "insert %d scores and %d captioner scores", len(scores), len(captionerScores))
 }
