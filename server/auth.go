@@ -1,141 +1,154 @@
 package server
 
 import (
-	"crypto/rand"
-	"crypto/subtle"
-	"encoding/base64"
-	"errors"
-	"fmt"
-	"strconv"
+	"net"
+	"net/http"
 	"strings"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
-	"golang.org/x/crypto/argon2"
+	"github.com/labstack/echo/v4"
 
-	"capeval/models"
+	"capeval/accounts"
 )
 
-// Password hashing parameters: argon2id with OWASP's recommended minimum
-// (19 MiB, 2 passes, 1 lane). The parameters are stored in each hash, so they
-// can be raised later without invalidating existing passwords.
+// The session cookie's names. Over HTTPS the cookie takes the __Host-
+// prefix, which browsers accept only with Secure, Path=/ and no Domain: a
+// page on a sibling subdomain, or a plain-http page of the same host,
+// cannot then plant a cookie of that name (session fixation). Both names
+// are read, so that sessions survive a move to HTTPS.
 const (
-	argonMemoryKiB = 19 * 1024
-	argonTime      = 2
-	argonThreads   = 1
-	argonKeyLen    = 32
-	saltLen        = 16
-
-	// MinPasswordLength is the shortest password accepted anywhere.
-	MinPasswordLength = 8
+	cookieToken       = "capeval_token"
+	cookieTokenSecure = "__Host-" + cookieToken
 )
 
-// HashPassword returns an argon2id hash in the PHC string format.
-func HashPassword(password string) (string, error) {
-	if len(password) < MinPasswordLength {
-		return "", fmt.Errorf("password is shorter than %d characters", MinPasswordLength)
+// hstsValue is sent over HTTPS: a year, without includeSubDomains, since
+// capeval cannot know what else runs under the same domain.
+const hstsValue = "max-age=31536000"
+
+// clientHeader is the request header of a non-browser client that wants
+// the token in the login answer; see wantsTokenInBody.
+const clientHeader = "X-Capeval-Client"
+
+// configureProxies makes echo's client IP and scheme come from the direct
+// connection, or from the forwarding headers when the direct peer is one
+// of the configured trusted proxies. Echo's defaults would believe any
+// peer on a private or loopback address, and its RealIP without an
+// extractor believes X-Forwarded-For from anyone.
+func (s *Server) configureProxies() {
+	if len(s.cfg.TrustedProxies) == 0 {
+		s.echo.IPExtractor = echo.ExtractIPDirect()
+		s.echo.SchemeExtractor = echo.ExtractSchemeDirect()
+		return
 	}
-	salt := make([]byte, saltLen)
-	if _, err := rand.Read(salt); err != nil {
-		return "", fmt.Errorf("server: password salt: %w", err)
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, n := range s.cfg.TrustedProxies {
+		opts = append(opts, echo.TrustIPRange(n))
 	}
-	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemoryKiB, argonThreads, argonKeyLen)
-	enc := base64.RawStdEncoding
-	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
-		argon2.Version, argonMemoryKiB, argonTime, argonThreads, enc.EncodeToString(salt), enc.EncodeToString(key)), nil
+	s.echo.IPExtractor = echo.ExtractIPFromXFFHeader(opts...)
+	s.echo.SchemeExtractor = echo.ExtractSchemeFromHeaders(opts...)
 }
 
-// dummyHash is compared against when a login names an unknown email, so that
-// the response time does not reveal which emails exist.
-var dummyHash, _ = HashPassword("not-a-real-password")
-
-// CheckPassword reports whether password matches the PHC-format hash.
-func CheckPassword(hash, password string) bool {
-	parts := strings.Split(hash, "$")
-	if len(parts) != 6 || parts[1] != "argon2id" {
-		return false
-	}
-	var version int
-	var mem, iters uint32
-	var threads uint8
-	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
-		return false
-	}
-	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &mem, &iters, &threads); err != nil {
-		return false
-	}
-	enc := base64.RawStdEncoding
-	salt, err := enc.DecodeString(parts[4])
+// fromTrustedProxy reports whether the direct peer of r is a trusted proxy.
+func (s *Server) fromTrustedProxy(r *http.Request) bool {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
+		host = r.RemoteAddr
+	}
+	ip := net.ParseIP(host)
+	if ip == nil {
 		return false
 	}
-	want, err := enc.DecodeString(parts[5])
-	if err != nil {
-		return false
+	for _, n := range s.cfg.TrustedProxies {
+		if n.Contains(ip) {
+			return true
+		}
 	}
-	got := argon2.IDKey([]byte(password), salt, iters, mem, threads, uint32(len(want)))
-	return subtle.ConstantTimeCompare(got, want) == 1
+	return false
 }
 
-// tokenClaims are the claims of a capeval login token. TokenVersion is the
-// user's token_version when the token was issued: logout and password change
-// bump the stored version, which revokes every older token at once.
-type tokenClaims struct {
-	Role         string `json:"role"`
-	TokenVersion int64  `json:"tv"`
-	jwt.RegisteredClaims
+// requestHost is the host (with port, if any) the client addressed: the
+// Host header, or a trusted proxy's X-Forwarded-Host (its last value,
+// which the nearest proxy wrote).
+func (s *Server) requestHost(c echo.Context) string {
+	r := c.Request()
+	if s.fromTrustedProxy(r) {
+		if v := r.Header.Values("X-Forwarded-Host"); len(v) > 0 {
+			last := v[len(v)-1]
+			if i := strings.LastIndexByte(last, ','); i >= 0 {
+				last = last[i+1:]
+			}
+			if last = strings.TrimSpace(last); last != "" {
+				return last
+			}
+		}
+	}
+	return r.Host
 }
 
-// tokenIssuer signs and verifies HS256 login tokens.
-type tokenIssuer struct {
-	key []byte
-	ttl time.Duration
-	now func() time.Time
+// secure reports whether the request came over HTTPS as the client sees
+// it, or CAPEVAL_SECURE_COOKIE says to act as if.
+func (s *Server) secure(c echo.Context) bool {
+	return s.cfg.SecureCookie || c.Scheme() == "https"
 }
 
-const tokenIssuerName = "capeval"
-
-func (t *tokenIssuer) issue(userID int64, role models.Role, tokenVersion int64) (string, time.Time, error) {
-	now := t.now()
-	exp := now.Add(t.ttl)
-	claims := tokenClaims{
-		Role:         string(role),
-		TokenVersion: tokenVersion,
-		RegisteredClaims: jwt.RegisteredClaims{
-			Issuer:    tokenIssuerName,
-			Subject:   strconv.FormatInt(userID, 10),
-			IssuedAt:  jwt.NewNumericDate(now),
-			ExpiresAt: jwt.NewNumericDate(exp),
-		},
+// sessionCookie reads the token from the session cookie, either name.
+func sessionCookie(c echo.Context) string {
+	for _, name := range []string{cookieTokenSecure, cookieToken} {
+		if ck, err := c.Cookie(name); err == nil && ck.Value != "" {
+			return ck.Value
+		}
 	}
-	signed, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(t.key)
-	if err != nil {
-		return "", time.Time{}, fmt.Errorf("server: sign token: %w", err)
-	}
-	return signed, exp, nil
+	return ""
 }
 
-// errBadToken is returned for any token that fails verification; the reason
-// is logged, never told to the client.
-var errBadToken = errors.New("invalid or expired token")
+// tokenResponse is the answer of login and password change. Token is left
+// out for browsers: the HttpOnly cookie carries their session, and a token
+// that page scripts can read is one an injected script could steal.
+type tokenResponse struct {
+	Token     string    `json:"token,omitempty"`
+	ExpiresAt time.Time `json:"expires_at"`
+	User      userView  `json:"user"`
+}
 
-// parse verifies the signature (HS256 only: other algorithms, `none`
-// included, are rejected before the key is used), expiry and issuer.
-func (t *tokenIssuer) parse(raw string) (userID int64, claims *tokenClaims, err error) {
-	claims = &tokenClaims{}
-	_, err = jwt.ParseWithClaims(raw, claims, func(*jwt.Token) (any, error) { return t.key, nil },
-		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
-		jwt.WithIssuer(tokenIssuerName),
-		jwt.WithExpirationRequired(),
-		jwt.WithIssuedAt(),
-		jwt.WithTimeFunc(t.now),
-	)
-	if err != nil {
-		return 0, nil, fmt.Errorf("%w: %v", errBadToken, err)
+// wantsTokenInBody is the rule for who gets the token in the body: a
+// client that does not send Sec-Fetch-Mode, which every current browser
+// sends on every request and page scripts cannot remove (curl, scripts,
+// Go's and Python's HTTP clients); or one that asks for it with
+// X-Capeval-Client (a script running inside a browser-like environment).
+func wantsTokenInBody(r *http.Request) bool {
+	return r.Header.Get("Sec-Fetch-Mode") == "" || r.Header.Get(clientHeader) != ""
+}
+
+// respondWithSession sets the session cookie and answers with the session.
+func (s *Server) respondWithSession(c echo.Context, status int, sess *accounts.Session) error {
+	name := cookieToken
+	if s.secure(c) {
+		name = cookieTokenSecure
 	}
-	userID, err = strconv.ParseInt(claims.Subject, 10, 64)
-	if err != nil || userID <= 0 {
-		return 0, nil, fmt.Errorf("%w: subject %q", errBadToken, claims.Subject)
+	c.SetCookie(&http.Cookie{
+		Name: name, Value: sess.Token, Path: "/", Expires: sess.ExpiresAt,
+		HttpOnly: true, Secure: s.secure(c), SameSite: http.SameSiteStrictMode,
+	})
+	resp := tokenResponse{ExpiresAt: sess.ExpiresAt, User: viewUser(sess.User)}
+	if wantsTokenInBody(c.Request()) {
+		resp.Token = sess.Token
 	}
-	return userID, claims, nil
+	return c.JSON(status, resp)
+}
+
+// clearSession expires the session cookie under the name this request
+// uses and under any name it carried.
+func (s *Server) clearSession(c echo.Context) {
+	names := map[string]bool{cookieToken: !s.secure(c), cookieTokenSecure: s.secure(c)}
+	for name := range names {
+		if _, err := c.Cookie(name); err == nil {
+			names[name] = true
+		}
+	}
+	for _, name := range []string{cookieTokenSecure, cookieToken} {
+		if names[name] {
+			c.SetCookie(&http.Cookie{Name: name, Value: "", Path: "/", MaxAge: -1,
+				HttpOnly: true, Secure: s.secure(c) || name == cookieTokenSecure, SameSite: http.SameSiteStrictMode})
+		}
+	}
 }

@@ -39,7 +39,7 @@ func leadServices(t *testing.T) (configure func(*testApp), startWorker func()) {
 		app = a
 		log := slog.New(slog.NewTextHandler(io.Discard, nil))
 		campaigns := annotation.NewCampaigns(a.store, log, annotation.WithThresholdsValidator(annotation.ValidateThresholds))
-		a.srv = New(a.srv.cfg, a.store, Services{
+		a.srv = New(a.srv.cfg, a.store, a.accounts, Services{
 			Campaigns: campaigns,
 			Selection: annotation.NewSelection(a.store, campaigns, log),
 			Import:    annotation.NewImporter(a.store, annotation.NewImageStore(a.srv.cfg.DataDir), log),
@@ -655,7 +655,7 @@ func TestBrowserLeadJobProgress(t *testing.T) {
 		Done: 50, Total: 192, Rate: 12.5, ETASeconds: &eta, Device: "cuda:0"}}
 	app, b := startBrowserAppWith(t, func(a *testApp) {
 		log := slog.New(slog.NewTextHandler(io.Discard, nil))
-		a.srv = New(a.srv.cfg, a.store, Services{Campaigns: annotation.NewCampaigns(a.store, log), Jobs: jobs}, log)
+		a.srv = New(a.srv.cfg, a.store, a.accounts, Services{Campaigns: annotation.NewCampaigns(a.store, log), Jobs: jobs}, log)
 	})
 	if err := app.store.CreateCampaign(context.Background(), &models.Campaign{Name: "progress", Mode: models.ModeLikert}); err != nil {
 		t.Fatal(err)

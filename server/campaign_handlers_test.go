@@ -19,7 +19,7 @@ func newCampaignTestApp(t *testing.T) *testApp {
 	t.Helper()
 	app := newTestApp(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	app.srv = New(app.srv.cfg, app.store, Services{Campaigns: annotation.NewCampaigns(app.store, log)}, log)
+	app.srv = New(app.srv.cfg, app.store, app.accounts, Services{Campaigns: annotation.NewCampaigns(app.store, log)}, log)
 	return app
 }
 

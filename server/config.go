@@ -10,9 +10,12 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
+
+	"capeval/accounts"
 )
 
 // Config is every setting of capeval, filled from CAPEVAL_* environment
@@ -35,6 +38,12 @@ type Config struct {
 	SecureCookie   bool          // CAPEVAL_SECURE_COOKIE
 	HFToken        string        // HF_TOKEN: the Hugging Face hub's own variable, for `capeval models pull`
 	HFEndpoint     string        // HF_ENDPOINT: likewise; empty is the public hub
+
+	// TrustedProxies are the addresses whose X-Forwarded-For,
+	// X-Forwarded-Proto and X-Forwarded-Host are believed
+	// (CAPEVAL_TRUSTED_PROXIES); without any, the client is the direct peer
+	// and the forwarding headers are ignored, since any client can send them.
+	TrustedProxies []*net.IPNet
 }
 
 // Setting describes one environment variable: README's configuration table
@@ -59,9 +68,10 @@ var Settings = []Setting{
 	{"CAPEVAL_CUDA_PLUGIN", "", "CUDA execution provider plugin (libonnxruntime_providers_cuda.so, `make cuda-plugin`) for GPUs with the CPU build"},
 	{"CAPEVAL_CLIP_MODEL", "", "CLIP model folder (Hugging Face ONNX layout); empty: CLIP metrics unavailable"},
 	{"CAPEVAL_DEVICE", "auto", "execution device for CLIP: auto, cpu, cuda or cuda:N"},
-	{"CAPEVAL_DEMO", "false", "load the demo campaign and accounts into an empty database (true/false)"},
+	{"CAPEVAL_DEMO", "false", "load the demo campaign and accounts into an empty database (true/false); only on a loopback CAPEVAL_ADDR"},
 	{"CAPEVAL_MAX_BODY_BYTES", "1048576", "largest accepted JSON request body in bytes (uploads have their own limit)"},
-	{"CAPEVAL_SECURE_COOKIE", "false", "mark the login cookie Secure (set true behind HTTPS)"},
+	{"CAPEVAL_SECURE_COOKIE", "false", "always mark the login cookie Secure; without it, it is Secure when the request came over HTTPS (TLS, or a trusted proxy's X-Forwarded-Proto)"},
+	{"CAPEVAL_TRUSTED_PROXIES", "", "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For/-Proto/-Host are believed; empty: none"},
 	{"HF_TOKEN", "", "Hugging Face token that `capeval models pull` sends (private or gated repositories)"},
 	{"HF_ENDPOINT", "", "Hugging Face hub base URL for `capeval models pull`; empty: https://huggingface.co"},
 }
@@ -127,11 +137,14 @@ func ParseConfig(getenv func(string) string) (Config, error) {
 		errs = append(errs, errors.New("CAPEVAL_JWT_SECRET and CAPEVAL_JWT_SECRET_FILE are both set: set one"))
 	}
 	if cfg.JWTSecretFile != "" {
-		b, err := os.ReadFile(cfg.JWTSecretFile)
+		secret, err := readSecretFile("CAPEVAL_JWT_SECRET_FILE", cfg.JWTSecretFile)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("CAPEVAL_JWT_SECRET_FILE: %w", err))
+			errs = append(errs, err)
 		}
-		cfg.JWTSecret = strings.TrimSpace(string(b))
+		cfg.JWTSecret = secret
+	}
+	if cfg.TrustedProxies, err = parseTrustedProxies(get("CAPEVAL_TRUSTED_PROXIES")); err != nil {
+		errs = append(errs, err)
 	}
 	return cfg, errors.Join(errs...)
 }
@@ -145,6 +158,10 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("CAPEVAL_ADDR=%q: port %q is not a number from 0 to 65535", c.Addr, port))
 	} else if host != "" && net.ParseIP(host) == nil && host != "localhost" {
 		errs = append(errs, fmt.Errorf("CAPEVAL_ADDR=%q: host must be an IP address, localhost or empty", c.Addr))
+	}
+	if c.Demo && !c.Loopback() {
+		errs = append(errs, fmt.Errorf("CAPEVAL_DEMO=true with CAPEVAL_ADDR=%q: the demo's accounts have published passwords, "+
+			"so the demo is served on a loopback address only (127.0.0.1:PORT, [::1]:PORT or localhost:PORT)", c.Addr))
 	}
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("CAPEVAL_DATA_DIR is empty: want a directory path"))
@@ -231,14 +248,14 @@ func (c *Config) EnsureSecret() error {
 		return nil
 	}
 	path := filepath.Join(c.DataDir, "jwt-secret")
-	if b, err := os.ReadFile(path); err == nil {
-		c.JWTSecret = strings.TrimSpace(string(b))
+	if secret, err := readSecretFile("the generated JWT secret", path); err == nil {
+		c.JWTSecret = secret
 		if len(c.JWTSecret) < 32 {
 			return fmt.Errorf("%s: secret shorter than 32 bytes; delete the file to generate a new one", path)
 		}
 		return nil
 	} else if !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("read JWT secret: %w", err)
+		return err
 	}
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
@@ -274,6 +291,7 @@ func (c Config) Redacted() [][2]string {
 		{"CAPEVAL_DEMO", strconv.FormatBool(c.Demo)},
 		{"CAPEVAL_MAX_BODY_BYTES", strconv.FormatInt(c.MaxBodyBytes, 10)},
 		{"CAPEVAL_SECURE_COOKIE", strconv.FormatBool(c.SecureCookie)},
+		{"CAPEVAL_TRUSTED_PROXIES", joinNets(c.TrustedProxies)},
 		{"HF_TOKEN", redactSet(c.HFToken)},
 		{"HF_ENDPOINT", c.HFEndpoint},
 	}
@@ -299,4 +317,97 @@ func redactDSN(dsn string) string {
 		return dsn[:scheme+3] + userinfo[:i] + ":xxxxx" + dsn[at:]
 	}
 	return dsn
+}
+
+// AccountsConfig is the configuration of the accounts service that this
+// configuration implies: the token secret (call EnsureSecret first) and
+// lifetime; the limits keep their defaults.
+func (c Config) AccountsConfig() accounts.Config {
+	return accounts.Config{Secret: c.JWTSecret, TokenTTL: c.TokenTTL}
+}
+
+// Loopback reports whether CAPEVAL_ADDR listens on a loopback address
+// only, where nothing but this machine can connect. An empty host listens
+// on every interface.
+func (c Config) Loopback() bool {
+	host, _, err := net.SplitHostPort(c.Addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// readSecretFile reads a secret from path, refusing a file that group or
+// others may read: a secret that every local account can read is no
+// secret. what names the setting in the error.
+func readSecretFile(what, path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", what, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", what, err)
+	}
+	if perm := st.Mode().Perm(); perm&0o077 != 0 && runtime.GOOS != "windows" {
+		return "", fmt.Errorf("%s: %s has mode %04o, readable by group or others: make it private with `chmod 600 %s`", what, path, perm, path)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, 64<<10))
+	if err != nil {
+		return "", fmt.Errorf("%s: read %s: %w", what, path, err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// parseTrustedProxies reads CAPEVAL_TRUSTED_PROXIES: comma-separated IP
+// addresses and CIDR ranges.
+func parseTrustedProxies(v string) ([]*net.IPNet, error) {
+	if v == "" {
+		return nil, nil
+	}
+	var nets []*net.IPNet
+	var bad []string
+	for i, part := range strings.Split(v, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			bad = append(bad, fmt.Sprintf("entry %d is empty", i+1))
+			continue
+		}
+		if strings.Contains(part, "/") {
+			_, n, err := net.ParseCIDR(part)
+			if err != nil {
+				bad = append(bad, fmt.Sprintf("%q is not a CIDR range", part))
+				continue
+			}
+			nets = append(nets, n)
+			continue
+		}
+		ip := net.ParseIP(part)
+		if ip == nil {
+			bad = append(bad, fmt.Sprintf("%q is not an IP address or CIDR range", part))
+			continue
+		}
+		bits := 128
+		if ip4 := ip.To4(); ip4 != nil {
+			ip, bits = ip4, 32
+		}
+		nets = append(nets, &net.IPNet{IP: ip, Mask: net.CIDRMask(bits, bits)})
+	}
+	if len(bad) > 0 {
+		return nil, fmt.Errorf("CAPEVAL_TRUSTED_PROXIES=%q: %s; want IPs or CIDRs separated by commas, e.g. 10.0.0.0/8,192.0.2.7", v, strings.Join(bad, "; "))
+	}
+	return nets, nil
+}
+
+func joinNets(nets []*net.IPNet) string {
+	s := make([]string, len(nets))
+	for i, n := range nets {
+		s[i] = n.String()
+	}
+	return strings.Join(s, ",")
 }

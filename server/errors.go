@@ -7,12 +7,15 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
+	"capeval/accounts"
 	"capeval/annotation"
 	"capeval/autoeval"
 	"capeval/frontend"
@@ -30,6 +33,11 @@ type apiError struct {
 	// Problems lists every problem of an invalid input (up to 20) when
 	// there are several; Field is then the first one's.
 	Problems []annotation.Problem `json:"problems,omitempty"`
+	// retryAfter, when set, is sent as the Retry-After header.
+	retryAfter time.Duration
+	// public marks a 5xx whose message is meant for the client (the server
+	// is busy, not broken): it is neither replaced nor logged as a failure.
+	public bool
 }
 
 func (e *apiError) Error() string { return e.Message }
@@ -50,7 +58,12 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 		return
 	}
 	ae := s.toAPIError(err)
-	if ae.Status >= 500 {
+	if ae.retryAfter > 0 {
+		// Whole seconds, rounded up: a client that waits the number it is
+		// told must not come back a moment too early.
+		c.Response().Header().Set("Retry-After", strconv.FormatInt(int64((ae.retryAfter+time.Second-1)/time.Second), 10))
+	}
+	if ae.Status >= 500 && !ae.public {
 		s.log.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path,
 			"request_id", c.Response().Header().Get(echo.HeaderXRequestID), "err", err)
 		ae = &apiError{Status: ae.Status, Code: "internal", Message: "internal error"}
@@ -74,9 +87,30 @@ func (s *Server) toAPIError(err error) *apiError {
 	var he *echo.HTTPError
 	var mbe *http.MaxBytesError
 	var ve *annotation.ValidationError
+	var fe *accounts.FieldError
+	var te *accounts.ThrottledError
 	switch {
 	case errors.As(err, &ae):
 		return ae
+	case errors.As(err, &te):
+		return &apiError{Status: http.StatusTooManyRequests, Code: "rate_limited", retryAfter: te.RetryAfter,
+			Message: "too many failed password checks: try again in " + max(te.RetryAfter, time.Second).Round(time.Second).String()}
+	case errors.Is(err, accounts.ErrBusy):
+		return &apiError{Status: http.StatusServiceUnavailable, Code: "busy", retryAfter: time.Second, public: true, Message: accounts.ErrBusy.Error()}
+	case errors.Is(err, accounts.ErrInvalidCredentials):
+		return &apiError{Status: http.StatusUnauthorized, Code: "invalid_credentials", Message: accounts.ErrInvalidCredentials.Error()}
+	case errors.Is(err, accounts.ErrWrongPassword):
+		return &apiError{Status: http.StatusForbidden, Code: "wrong_password", Message: accounts.ErrWrongPassword.Error(), Field: "current_password"}
+	case errors.Is(err, accounts.ErrDisabled):
+		return &apiError{Status: http.StatusForbidden, Code: "account_disabled", Message: accounts.ErrDisabled.Error()}
+	case errors.Is(err, accounts.ErrCannotDisableSelf):
+		return badRequest("disabled", "%s", accounts.ErrCannotDisableSelf.Error())
+	case errors.Is(err, accounts.ErrEmailTaken):
+		return &apiError{Status: http.StatusConflict, Code: "conflict", Message: accounts.ErrEmailTaken.Error(), Field: "email"}
+	case errors.Is(err, accounts.ErrNotFound):
+		return &apiError{Status: http.StatusNotFound, Code: "not_found", Message: err.Error()}
+	case errors.As(err, &fe):
+		return badRequest(fe.Field, "%s", fe.Message)
 	case errors.As(err, &ve):
 		out := &apiError{Status: http.StatusBadRequest, Code: "invalid_input", Message: ve.Error(), Problems: ve.Problems}
 		if len(ve.Problems) > 0 {

@@ -28,7 +28,7 @@ func newImportTestApp(t *testing.T) *testApp {
 	app := newTestApp(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	imp := annotation.NewImporter(app.store, annotation.NewImageStore(app.srv.cfg.DataDir), log)
-	app.srv = New(app.srv.cfg, app.store, Services{Import: imp}, log)
+	app.srv = New(app.srv.cfg, app.store, app.accounts, Services{Import: imp}, log)
 	if err := app.store.CreateCampaign(context.Background(), &models.Campaign{Name: "upload", Mode: models.ModeLikert}); err != nil {
 		t.Fatal(err)
 	}

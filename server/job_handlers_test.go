@@ -22,7 +22,7 @@ func newJobTestApp(t *testing.T) (*testApp, *models.Campaign) {
 	t.Helper()
 	app := newTestApp(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	app.srv = New(app.srv.cfg, app.store, Services{
+	app.srv = New(app.srv.cfg, app.store, app.accounts, Services{
 		Campaigns: annotation.NewCampaigns(app.store, log),
 		Jobs:      autoeval.NewJobs(app.store, false, log),
 	}, log)

@@ -16,7 +16,8 @@ func (s *Server) routes() {
 	e.Use(middleware.RequestID())
 	e.Use(s.requestLogger)
 	e.Use(middleware.Recover())
-	e.Use(securityHeaders)
+	e.Use(s.securityHeaders)
+	e.Use(s.checkOrigin)
 	e.Use(s.authenticate)
 
 	e.GET("/healthz", s.healthz)

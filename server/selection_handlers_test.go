@@ -21,7 +21,7 @@ func newSelectionTestApp(t *testing.T) *testApp {
 	app := newTestApp(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	campaigns := annotation.NewCampaigns(app.store, log)
-	app.srv = New(app.srv.cfg, app.store, Services{Campaigns: campaigns,
+	app.srv = New(app.srv.cfg, app.store, app.accounts, Services{Campaigns: campaigns,
 		Selection: annotation.NewSelection(app.store, campaigns, log)}, log)
 	ctx := context.Background()
 	s := app.store

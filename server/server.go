@@ -13,20 +13,12 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-
-	"capeval/models"
 )
 
-// Store is what the HTTP layer needs from the database.
+// Store is what the HTTP layer needs from the database itself: the
+// readiness check. Everything else goes through the services.
 type Store interface {
 	Ping(ctx context.Context) error
-	UserByID(ctx context.Context, id int64) (*models.User, error)
-	UserByEmail(ctx context.Context, email string) (*models.User, error)
-	ListUsers(ctx context.Context) ([]models.User, error)
-	CreateUser(ctx context.Context, u *models.User) error
-	SetUserDisabled(ctx context.Context, id int64, disabled bool) error
-	SetUserPassword(ctx context.Context, id int64, hash string) error
-	BumpTokenVersion(ctx context.Context, id int64) (int64, error)
 }
 
 // Services are the domain services the handlers call, built in main. Each
@@ -51,29 +43,30 @@ func configured[T any](svc T, what string) (T, error) {
 
 // Server is the capeval HTTP application.
 type Server struct {
-	cfg    Config
-	store  Store
-	svc    Services
-	log    *slog.Logger
-	tokens *tokenIssuer
-	logins *loginLimiter
-	echo   *echo.Echo
+	cfg      Config
+	store    Store
+	accounts AccountService
+	svc      Services
+	log      *slog.Logger
+	echo     *echo.Echo
 }
 
-// New builds the echo app with every route registered.
-func New(cfg Config, store Store, svc Services, log *slog.Logger) *Server {
+// New builds the echo app with every route registered. Every request
+// passes through the accounts service (authentication), so unlike the
+// services it is not optional.
+func New(cfg Config, store Store, accounts AccountService, svc Services, log *slog.Logger) *Server {
 	s := &Server{
-		cfg:    cfg,
-		store:  store,
-		svc:    svc,
-		log:    log,
-		tokens: &tokenIssuer{key: []byte(cfg.JWTSecret), ttl: cfg.TokenTTL, now: time.Now},
-		logins: newLoginLimiter(5, 15*time.Minute, time.Now),
-		echo:   echo.New(),
+		cfg:      cfg,
+		store:    store,
+		accounts: accounts,
+		svc:      svc,
+		log:      log,
+		echo:     echo.New(),
 	}
 	s.echo.HideBanner = true
 	s.echo.HidePort = true
 	s.echo.HTTPErrorHandler = s.errorHandler
+	s.configureProxies()
 	s.routes()
 	return s
 }

@@ -9,61 +9,110 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"capeval/accounts"
 	"capeval/models"
 	"capeval/models/modelstest"
 )
 
-// testApp is the real echo app on a real, migrated SQLite store, with one
-// account per role. Every account's password is testPassword.
+// testApp is the real echo app on a real, migrated SQLite store and the
+// real accounts service, with one account per role. Every account's
+// password is testPassword. The clock starts now and moves only when a
+// test advances it; hashes counts the argon2 computations.
 type testApp struct {
-	t      *testing.T
-	srv    *Server
-	store  *models.Store
-	users  map[models.Role]*models.User // by role, plus "disabled"
-	secret string
+	t        *testing.T
+	srv      *Server
+	store    *models.Store
+	accounts *accounts.Service
+	users    map[models.Role]*models.User // by role, plus "disabled"
+	secret   string
+	clock    *testClock
+	hashes   atomic.Int64
 }
 
 const testPassword = "correct horse battery"
 
+// testClock is a clock that moves only when told.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+
+func (c *testClock) Advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+// appOptions configure newTestAppWith; the zero value is newTestApp's.
+type appOptions struct {
+	env        map[string]string // CAPEVAL_* variables
+	log        io.Writer         // default: discarded
+	limits     accounts.Limits
+	beforeHash func() // called before each argon2 computation, after counting it
+}
+
 func newTestApp(t *testing.T) *testApp {
 	t.Helper()
+	return newTestAppWith(t, appOptions{})
+}
+
+func newTestAppWith(t *testing.T, opts appOptions) *testApp {
+	t.Helper()
 	store := modelstest.NewStore(t)
+	dataDir := t.TempDir()
 	cfg, err := LoadConfig(func(k string) string {
 		if k == "CAPEVAL_DATA_DIR" {
-			return t.TempDir()
+			return dataDir
 		}
-		return ""
+		return opts.env[k]
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg.JWTSecret = strings.Repeat("k", 32)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	app := &testApp{t: t, srv: New(cfg, store, Services{}, log), store: store, users: map[models.Role]*models.User{}, secret: cfg.JWTSecret}
+	logw := opts.log
+	if logw == nil {
+		logw = io.Discard
+	}
+	log := slog.New(slog.NewTextHandler(logw, nil))
+	app := &testApp{t: t, store: store, users: map[models.Role]*models.User{}, secret: cfg.JWTSecret,
+		clock: &testClock{t: time.Now()}}
+	acfg := cfg.AccountsConfig()
+	acfg.Limits, acfg.Now = opts.limits, app.clock.Now
+	acfg.BeforeHash = func() {
+		app.hashes.Add(1)
+		if opts.beforeHash != nil {
+			opts.beforeHash()
+		}
+	}
+	app.accounts, err = accounts.New(store, log, acfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app.srv = New(cfg, store, app.accounts, Services{}, log)
+	ctx := context.Background()
 	for _, role := range []models.Role{models.RoleAdmin, models.RoleLead, models.RoleAnnotator, "disabled"} {
 		r := role
 		if role == "disabled" {
 			r = models.RoleAnnotator
 		}
-		u, err := NewUser(string(role)+"@example.com", string(role), string(r), testPassword)
+		u, err := app.accounts.Create(ctx, accounts.NewUser{Email: string(role) + "@example.com", Name: string(role), Role: string(r), Password: testPassword})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := store.CreateUser(context.Background(), u); err != nil {
-			t.Fatal(err)
-		}
 		if role == "disabled" {
-			if err := store.SetUserDisabled(context.Background(), u.ID, true); err != nil {
+			if u, err = app.accounts.SetDisabled(ctx, 0, u.ID, true); err != nil {
 				t.Fatal(err)
 			}
 		}
 		app.users[role] = u
 	}
+	app.hashes.Store(0)
 	return app
 }
 
@@ -74,11 +123,11 @@ func (a *testApp) token(role models.Role) string {
 	if err != nil {
 		a.t.Fatal(err)
 	}
-	tok, _, err := a.srv.tokens.issue(u.ID, u.Role, u.TokenVersion)
+	sess, err := a.accounts.Issue(u)
 	if err != nil {
 		a.t.Fatal(err)
 	}
-	return tok
+	return sess.Token
 }
 
 // do sends one request through the app and returns the recorded response.
@@ -112,9 +161,10 @@ func signWith(t *testing.T, method jwt.SigningMethod, key any, claims jwt.Claims
 	return s
 }
 
-func claimsFor(u *models.User, iat, exp time.Time) tokenClaims {
-	return tokenClaims{Role: string(u.Role), TokenVersion: u.TokenVersion, RegisteredClaims: jwt.RegisteredClaims{
-		Issuer: tokenIssuerName, Subject: jsonNumber(u.ID), IssuedAt: jwt.NewNumericDate(iat), ExpiresAt: jwt.NewNumericDate(exp)}}
+// claimsFor are the claims of a capeval token for u, made by hand.
+func claimsFor(u *models.User, iat, exp time.Time) jwt.MapClaims {
+	return jwt.MapClaims{"iss": "capeval", "sub": jsonNumber(u.ID), "role": string(u.Role), "tv": u.TokenVersion,
+		"iat": iat.Unix(), "exp": exp.Unix()}
 }
 
 func jsonNumber(id int64) string { b, _ := json.Marshal(id); return string(b) }
@@ -127,8 +177,9 @@ func TestAPI(t *testing.T) {
 	otherKey := signWith(t, jwt.SigningMethodHS256, []byte(strings.Repeat("x", 32)), claimsFor(admin, now, now.Add(time.Hour)))
 	algNone := signWith(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, claimsFor(admin, now, now.Add(time.Hour)))
 	hs512 := signWith(t, jwt.SigningMethodHS512, []byte(app.secret), claimsFor(admin, now, now.Add(time.Hour)))
-	noExp := signWith(t, jwt.SigningMethodHS256, []byte(app.secret), tokenClaims{Role: string(admin.Role), RegisteredClaims: jwt.RegisteredClaims{
-		Issuer: tokenIssuerName, Subject: jsonNumber(admin.ID), IssuedAt: jwt.NewNumericDate(now)}})
+	noExpClaims := claimsFor(admin, now, now)
+	delete(noExpClaims, "exp")
+	noExp := signWith(t, jwt.SigningMethodHS256, []byte(app.secret), noExpClaims)
 	disabledTok := app.token("disabled")
 
 	tests := []struct {

@@ -1,26 +1,31 @@
 package server
 
 import (
-	"errors"
+	"context"
 	"net/http"
 	"strconv"
-	"strings"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
+	"capeval/accounts"
 	"capeval/models"
 )
+
+// AccountService is what the handlers and the authentication middleware
+// need from the accounts service.
+type AccountService interface {
+	Login(ctx context.Context, email, password, clientIP string) (*accounts.Session, error)
+	Authenticate(ctx context.Context, token string) (*models.User, error)
+	Logout(ctx context.Context, userID int64) error
+	ChangePassword(ctx context.Context, u *models.User, current, next, clientIP string) (*accounts.Session, error)
+	List(ctx context.Context) ([]models.User, error)
+	Create(ctx context.Context, in accounts.NewUser) (*models.User, error)
+	SetDisabled(ctx context.Context, actorID, id int64, disabled bool) (*models.User, error)
+}
 
 type loginRequest struct {
 	Email    string `json:"email"`
 	Password string `json:"password"`
-}
-
-type tokenResponse struct {
-	Token     string    `json:"token"`
-	ExpiresAt time.Time `json:"expires_at"`
-	User      userView  `json:"user"`
 }
 
 func (s *Server) login(c echo.Context) error {
@@ -28,70 +33,20 @@ func (s *Server) login(c echo.Context) error {
 	if err := bindJSON(c, &req); err != nil {
 		return err
 	}
-	email := strings.ToLower(strings.TrimSpace(req.Email))
-	if email == "" {
-		return badRequest("email", "email is required")
-	}
-	if req.Password == "" {
-		return badRequest("password", "password is required")
-	}
-	keys := []string{"ip:" + c.RealIP(), "email:" + email}
-	for _, k := range keys {
-		if wait := s.logins.retryAfter(k); wait > 0 {
-			c.Response().Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
-			return &apiError{Status: http.StatusTooManyRequests, Code: "rate_limited",
-				Message: "too many failed logins: try again in " + wait.Round(time.Second).String()}
-		}
-	}
-	ctx := c.Request().Context()
-	u, err := s.store.UserByEmail(ctx, email)
-	if errors.Is(err, models.ErrNotFound) {
-		CheckPassword(dummyHash, req.Password) // same work as a real check
-	} else if err != nil {
-		return err
-	}
-	if u == nil || !CheckPassword(u.PasswordHash, req.Password) {
-		for _, k := range keys {
-			s.logins.fail(k)
-		}
-		s.log.Warn("login failed", "email", email, "remote", c.RealIP())
-		return &apiError{Status: http.StatusUnauthorized, Code: "invalid_credentials", Message: "wrong email or password"}
-	}
-	if u.Disabled {
-		return &apiError{Status: http.StatusForbidden, Code: "account_disabled", Message: "this account is disabled: ask an admin"}
-	}
-	for _, k := range keys {
-		s.logins.succeed(k)
-	}
-	s.log.Info("login", "user_id", u.ID, "role", u.Role)
-	return s.respondWithToken(c, http.StatusOK, u)
-}
-
-func (s *Server) respondWithToken(c echo.Context, status int, u *models.User) error {
-	token, exp, err := s.tokens.issue(u.ID, u.Role, u.TokenVersion)
+	sess, err := s.accounts.Login(c.Request().Context(), req.Email, req.Password, c.RealIP())
 	if err != nil {
 		return err
 	}
-	c.SetCookie(&http.Cookie{
-		Name: cookieToken, Value: token, Path: "/", Expires: exp,
-		HttpOnly: true, Secure: s.cfg.SecureCookie, SameSite: http.SameSiteStrictMode,
-	})
-	return c.JSON(status, tokenResponse{Token: token, ExpiresAt: exp.UTC(), User: viewUser(u)})
-}
-
-func (s *Server) clearCookie(c echo.Context) {
-	c.SetCookie(&http.Cookie{Name: cookieToken, Value: "", Path: "/", MaxAge: -1,
-		HttpOnly: true, Secure: s.cfg.SecureCookie, SameSite: http.SameSiteStrictMode})
+	return s.respondWithSession(c, http.StatusOK, sess)
 }
 
 // logout revokes every token of the user issued so far (the stored token
 // version moves on) and clears the cookie.
 func (s *Server) logout(c echo.Context) error {
-	u := currentUser(c)
-	if _, err := s.store.BumpTokenVersion(c.Request().Context(), u.ID); err != nil {
+	if err := s.accounts.Logout(c.Request().Context(), currentUser(c).ID); err != nil {
 		return err
 	}
-	s.clearCookie(c)
+	s.clearSession(c)
 	return c.NoContent(http.StatusNoContent)
 }
 
@@ -111,31 +66,15 @@ func (s *Server) changePassword(c echo.Context) error {
 	if err := bindJSON(c, &req); err != nil {
 		return err
 	}
-	u := currentUser(c)
-	if !CheckPassword(u.PasswordHash, req.CurrentPassword) {
-		return &apiError{Status: http.StatusForbidden, Code: "wrong_password", Message: "the current password is wrong", Field: "current_password"}
-	}
-	if err := checkNewPassword(req.NewPassword); err != nil {
-		err.(*apiError).Field = "new_password"
-		return err
-	}
-	hash, err := HashPassword(req.NewPassword)
+	sess, err := s.accounts.ChangePassword(c.Request().Context(), currentUser(c), req.CurrentPassword, req.NewPassword, c.RealIP())
 	if err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	if err := s.store.SetUserPassword(ctx, u.ID, hash); err != nil {
-		return err
-	}
-	fresh, err := s.store.UserByID(ctx, u.ID)
-	if err != nil {
-		return err
-	}
-	return s.respondWithToken(c, http.StatusOK, fresh)
+	return s.respondWithSession(c, http.StatusOK, sess)
 }
 
 func (s *Server) listUsers(c echo.Context) error {
-	users, err := s.store.ListUsers(c.Request().Context())
+	users, err := s.accounts.List(c.Request().Context())
 	if err != nil {
 		return err
 	}
@@ -158,17 +97,10 @@ func (s *Server) createUser(c echo.Context) error {
 	if err := bindJSON(c, &req); err != nil {
 		return err
 	}
-	u, err := NewUser(req.Email, req.Name, req.Role, req.Password)
+	u, err := s.accounts.Create(c.Request().Context(), accounts.NewUser{Email: req.Email, Name: req.Name, Role: req.Role, Password: req.Password})
 	if err != nil {
 		return err
 	}
-	if err := s.store.CreateUser(c.Request().Context(), u); err != nil {
-		if errors.Is(err, models.ErrConflict) {
-			return &apiError{Status: http.StatusConflict, Code: "conflict", Message: "a user with this email exists", Field: "email"}
-		}
-		return err
-	}
-	s.log.Info("user created", "user_id", u.ID, "role", u.Role, "by", currentUser(c).ID)
 	return c.JSON(http.StatusCreated, viewUser(u))
 }
 
@@ -188,17 +120,9 @@ func (s *Server) updateUser(c echo.Context) error {
 	if req.Disabled == nil {
 		return badRequest("disabled", "nothing to change: send {\"disabled\": true|false}")
 	}
-	if *req.Disabled && id == currentUser(c).ID {
-		return badRequest("disabled", "you cannot disable your own account")
-	}
-	ctx := c.Request().Context()
-	if err := s.store.SetUserDisabled(ctx, id, *req.Disabled); err != nil {
-		return err
-	}
-	u, err := s.store.UserByID(ctx, id)
+	u, err := s.accounts.SetDisabled(c.Request().Context(), currentUser(c).ID, id, *req.Disabled)
 	if err != nil {
 		return err
 	}
-	s.log.Info("user updated", "user_id", id, "disabled", *req.Disabled, "by", currentUser(c).ID)
 	return c.JSON(http.StatusOK, viewUser(u))
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"path/filepath"
 
+	"capeval/accounts"
 	"capeval/annotation"
 	"capeval/annotation/demo"
 	"capeval/autoeval"
@@ -33,11 +34,18 @@ func serve(ctx context.Context, e *env) error {
 	if err := cfg.EnsureSecret(); err != nil {
 		return err
 	}
+	acc, err := accounts.New(store, log, cfg.AccountsConfig())
+	if err != nil {
+		return err
+	}
 	images := annotation.NewImageStore(cfg.DataDir)
 	if cfg.Demo {
 		if err := loadDemo(ctx, store, images, cfg.DataDir, log, e.stdout); err != nil {
 			return err
 		}
+	}
+	if err := refuseDemoPasswords(ctx, cfg, acc); err != nil {
+		return err
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -73,7 +81,7 @@ func serve(ctx context.Context, e *env) error {
 		defer close(runnerDone)
 		autoeval.NewRunner(store, scorers, log).Run(runCtx, evalWorkers)
 	}()
-	err = server.New(cfg, store, svc, log).Serve(ctx, ln)
+	err = server.New(cfg, store, acc, svc, log).Serve(ctx, ln)
 	stopRunner()
 	<-runnerDone // the workers hand their jobs back before the store closes
 	return err
@@ -91,8 +99,17 @@ func clipOptions(cfg server.Config) autoeval.CLIPOptions {
 
 // loadDemo loads the demo into an empty database and prints its logins.
 func loadDemo(ctx context.Context, store *models.Store, images *annotation.ImageStore, dataDir string, log *slog.Logger, stdout io.Writer) error {
+	// The demo's accounts follow the accounts' rules; this service only
+	// prepares them (no token secret needed).
+	acc, err := accounts.New(store, log, accounts.Config{})
+	if err != nil {
+		return err
+	}
+	newUser := func(email, name, role, password string) (*models.User, error) {
+		return acc.Prepare(ctx, accounts.NewUser{Email: email, Name: name, Role: role, Password: password})
+	}
 	st, err := demo.Load(ctx, store, demo.LoadOptions{Images: images, FilesDir: filepath.Join(dataDir, "demo"),
-		NewUser: server.NewUser, Log: log})
+		NewUser: newUser, Log: log})
 	if err != nil {
 		return err
 	}
@@ -102,6 +119,24 @@ func loadDemo(ctx context.Context, store *models.Store, images *annotation.Image
 	fmt.Fprintln(stdout, "demo accounts (email / password):")
 	for _, a := range demo.Accounts {
 		fmt.Fprintf(stdout, "  %-10s %-26s %s\n", a.Role, a.Email, a.Password)
+	}
+	return nil
+}
+
+// refuseDemoPasswords stops a server that others can reach while a demo
+// account still signs in with its published password (the demo may have
+// been loaded on a loopback address before; CAPEVAL_DEMO=true itself is
+// refused off loopback by the configuration).
+func refuseDemoPasswords(ctx context.Context, cfg server.Config, acc *accounts.Service) error {
+	if cfg.Loopback() {
+		return nil
+	}
+	creds := make([]accounts.Credential, len(demo.Accounts))
+	for i, a := range demo.Accounts {
+		creds[i] = accounts.Credential{Email: a.Email, Password: a.Password}
+	}
+	if err := acc.RefusePublished(ctx, creds); err != nil {
+		return fmt.Errorf("CAPEVAL_ADDR=%s is not a loopback address and %w: change them with `capeval user set-password` or disable them with `capeval user disable`", cfg.Addr, err)
 	}
 	return nil
 }

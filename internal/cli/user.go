@@ -10,8 +10,8 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"capeval/accounts"
 	"capeval/models"
-	"capeval/server"
 )
 
 var userCommand = &command{
@@ -35,19 +35,15 @@ var userCommand = &command{
 					if err != nil {
 						return err
 					}
-					store, err := userStore(ctx, e)
+					acc, store, err := userAccounts(ctx, e)
 					if err != nil {
 						return err
 					}
 					defer store.Close()
-					u, err := server.NewUser(*email, *name, *role, password)
-					if err != nil {
-						return errors.New(server.ErrorMessage(err))
-					}
-					if err := store.CreateUser(ctx, u); err != nil {
-						if errors.Is(err, models.ErrConflict) {
-							return fmt.Errorf("an account with email %s exists already", u.Email)
-						}
+					u, err := acc.Create(ctx, accounts.NewUser{Email: *email, Name: *name, Role: *role, Password: password})
+					if errors.Is(err, accounts.ErrEmailTaken) {
+						return fmt.Errorf("an account with email %s exists already", strings.TrimSpace(*email))
+					} else if err != nil {
 						return err
 					}
 					fmt.Fprintf(e.stdout, "created %s %s (id %d)\n", u.Role, u.Email, u.ID)
@@ -60,12 +56,12 @@ var userCommand = &command{
 			summary: "list accounts",
 			help:    "List every account with its role and state.",
 			flags: noArgs("user list", func(ctx context.Context, e *env) error {
-				store, err := userStore(ctx, e)
+				acc, store, err := userAccounts(ctx, e)
 				if err != nil {
 					return err
 				}
 				defer store.Close()
-				users, err := store.ListUsers(ctx)
+				users, err := acc.List(ctx)
 				if err != nil {
 					return err
 				}
@@ -108,18 +104,11 @@ var userCommand = &command{
 					if err != nil {
 						return err
 					}
-					if len(password) < server.MinPasswordLength {
-						return fmt.Errorf("password must have at least %d characters", server.MinPasswordLength)
-					}
-					return withUser(ctx, e, *email, func(store *models.Store, u *models.User) error {
-						hash, err := server.HashPassword(password)
-						if err != nil {
-							return err
-						}
+					return withUser(ctx, e, *email, func(acc *accounts.Service, u *models.User) error {
 						// The write's error is returned where it is made: an
 						// err shared across branches was once shadowed, and a
 						// failed write printed "done".
-						if err := store.SetUserPassword(ctx, u.ID, hash); err != nil {
+						if err := acc.SetPassword(ctx, u.ID, password); err != nil {
 							return err
 						}
 						_, err = fmt.Fprintf(e.stdout, "%s: set-password done\n", u.Email)
@@ -151,8 +140,9 @@ func setDisabled(disabled bool) func(fs *flag.FlagSet, e *env) action {
 			if _, err := checkUserArgs(e, "user "+sub, args, *email, nil); err != nil {
 				return err
 			}
-			return withUser(ctx, e, *email, func(store *models.Store, u *models.User) error {
-				if err := store.SetUserDisabled(ctx, u.ID, disabled); err != nil {
+			return withUser(ctx, e, *email, func(acc *accounts.Service, u *models.User) error {
+				// Actor 0: the operator at the shell is no account.
+				if _, err := acc.SetDisabled(ctx, 0, u.ID, disabled); err != nil {
 					return err
 				}
 				_, err := fmt.Fprintf(e.stdout, "%s: %s done\n", u.Email, sub)
@@ -181,26 +171,37 @@ func checkUserArgs(e *env, cmd string, args []string, email string, passwordStdi
 	return readPassword(e.stdin)
 }
 
-func userStore(ctx context.Context, e *env) (*models.Store, error) {
-	_, store, _, err := e.setup(ctx)
-	return store, err
+// userAccounts opens the database and returns the accounts service on it;
+// the caller closes the store. The service has no token secret: the
+// command line manages accounts and signs nobody in.
+func userAccounts(ctx context.Context, e *env) (*accounts.Service, *models.Store, error) {
+	_, store, log, err := e.setup(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	acc, err := accounts.New(store, log, accounts.Config{})
+	if err != nil {
+		store.Close()
+		return nil, nil, err
+	}
+	return acc, store, nil
 }
 
 // withUser opens the database and runs fn with the account of email.
-func withUser(ctx context.Context, e *env, email string, fn func(store *models.Store, u *models.User) error) error {
-	store, err := userStore(ctx, e)
+func withUser(ctx context.Context, e *env, email string, fn func(acc *accounts.Service, u *models.User) error) error {
+	acc, store, err := userAccounts(ctx, e)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	u, err := store.UserByEmail(ctx, email)
-	if errors.Is(err, models.ErrNotFound) {
+	u, err := acc.ByEmail(ctx, email)
+	if errors.Is(err, accounts.ErrNotFound) {
 		return fmt.Errorf("no account with email %s", email)
 	}
 	if err != nil {
 		return err
 	}
-	return fn(store, u)
+	return fn(acc, u)
 }
 
 // readPassword reads the first line of r, without its line ending.
