@@ -224,44 +224,6 @@ func TestAddressBackoff(t *testing.T) {
 	wantThrottled(t, err, time.Second)
 }
 
-// TestParallelBurstChecksOnlyTheFreeAttempts: 40 guesses for one account at
-// once; the attempt is counted before hashing, so only the free ones reach
-// argon2 and the rest are throttled.
-func TestParallelBurstChecksOnlyTheFreeAttempts(t *testing.T) {
-	modelstest.ForEach(t, func(t *testing.T, s *models.Store) {
-		f := newFixture(t, s, accounts.Limits{}, nil)
-		const n = 40
-		errs := make([]error, n)
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		for i := range n {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-start
-				_, errs[i] = f.svc.Login(context.Background(), "lead@example.com", "guess guess", "192.0.2.1")
-			}()
-		}
-		close(start)
-		wg.Wait()
-		var wrong, throttled int
-		for _, err := range errs {
-			switch {
-			case errors.Is(err, accounts.ErrInvalidCredentials):
-				wrong++
-			case errors.Is(err, accounts.ErrThrottled):
-				throttled++
-			default:
-				t.Errorf("err = %v", err)
-			}
-		}
-		free := f.svc.Limits().FreeFailures
-		if got := f.hashes.Load(); got > int64(free) || got != int64(wrong) || wrong+throttled != n {
-			t.Fatalf("%d of %d parallel guesses reached argon2 (%d wrong, %d throttled); want at most %d", got, n, wrong, throttled, free)
-		}
-	})
-}
-
 // TestGlobalCeiling: guesses from ever new addresses for ever new accounts
 // stop at the global ceiling until the window passes; successes do not
 // count towards it.

@@ -17,24 +17,6 @@ import (
 	"capeval/models"
 )
 
-// lockedBuffer is a log destination that concurrent requests may share.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // request is one request for testApp.send: the fields left empty are not
 // sent (remote defaults to httptest's 192.0.2.1:1234).
 type request struct {
@@ -216,7 +198,7 @@ func TestClientIPIgnoresForwardedFor(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var logs lockedBuffer
+			var logs bytes.Buffer // the request is served in this goroutine
 			app := newTestAppWith(t, appOptions{env: map[string]string{"CAPEVAL_TRUSTED_PROXIES": tt.trusted}, log: &logs})
 			app.send(request{method: "GET", path: "/healthz", remote: tt.remote, header: map[string]string{"X-Forwarded-For": tt.xff}})
 			if want := "remote=" + tt.want + " "; !strings.Contains(logs.String(), want) {
