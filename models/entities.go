@@ -76,9 +76,12 @@ type Campaign struct {
 	Thresholds   JSON           `json:"thresholds"`
 	BlendWeights JSON           `json:"blend_weights"`
 	Status       CampaignStatus `json:"status"`
-	CreatedBy    *int64         `json:"created_by"`
-	CreatedAt    time.Time      `json:"created_at"`
-	UpdatedAt    time.Time      `json:"updated_at"`
+	// Instructions are the lead's words to annotators, shown before the
+	// first task (migration 0005); unlike Description they reach them.
+	Instructions string    `json:"instructions"`
+	CreatedBy    *int64    `json:"created_by"`
+	CreatedAt    time.Time `json:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
 }
 
 // CampaignAnnotator records that a user may annotate a campaign.
@@ -242,9 +245,12 @@ type Task struct {
 	GoldAnswer    JSON     `json:"gold_answer"`
 	// Seed is the recorded seed of the selection that created the task;
 	// Position is its place in the campaign's queue.
-	Seed      int64     `json:"seed"`
-	Position  int       `json:"position"`
-	CreatedAt time.Time `json:"created_at"`
+	Seed     int64 `json:"seed"`
+	Position int   `json:"position"`
+	// SetAsideAt is when the task was set aside for the lead (two
+	// annotators skipped it as "image broken"); the queue skips it.
+	SetAsideAt *time.Time `json:"set_aside_at"`
+	CreatedAt  time.Time  `json:"created_at"`
 }
 
 // Shown returns the IDs of the captions the task shows, 0 for none: a gold
@@ -259,27 +265,61 @@ func (t *Task) Shown() (a, b int64) {
 	return a, b
 }
 
-// Lease is an annotator's claim on a task until ExpiresAt.
+// Lease is an annotator's claim on a task until ExpiresAt. TakenAt is when
+// the current hold began (a lease taken again after it expired starts a new
+// one). An expired lease counts for nothing but is kept a while as the
+// record that the task was handed to the annotator.
 type Lease struct {
 	ID          int64     `gorm:"primaryKey" json:"id"`
 	TaskID      int64     `json:"task_id"`
 	AnnotatorID int64     `json:"annotator_id"`
 	ExpiresAt   time.Time `json:"expires_at"`
+	TakenAt     time.Time `json:"taken_at"`
 	CreatedAt   time.Time `json:"created_at"`
 }
 
 // Rating is a submitted answer. ClientID, chosen by the client, makes a
 // retried submission idempotent. ShownPosition is 1 when a pair was shown
-// swapped (B first), 0 otherwise.
+// swapped (B first), 0 otherwise. A Likert rating holds its scores in
+// Answers ({"criterion": value}); a pairwise one holds Choice (a, b, tie or
+// both_bad in the stored task's A/B terms) and null Answers. Late marks a
+// rating submitted after its lease expired; RevisedAt and Revisions record
+// the annotator's changes within the undo window.
 type Rating struct {
-	ID            int64     `gorm:"primaryKey" json:"id"`
-	TaskID        int64     `json:"task_id"`
-	AnnotatorID   int64     `json:"annotator_id"`
-	Answers       JSON      `json:"answers"`
-	ShownPosition int       `json:"shown_position"`
-	DurationMS    int64     `gorm:"column:duration_ms" json:"duration_ms"`
-	ClientID      string    `json:"client_id"`
-	CreatedAt     time.Time `json:"created_at"`
+	ID            int64      `gorm:"primaryKey" json:"id"`
+	TaskID        int64      `json:"task_id"`
+	AnnotatorID   int64      `json:"annotator_id"`
+	Answers       JSON       `json:"answers"`
+	Choice        *string    `json:"choice"`
+	ShownPosition int        `json:"shown_position"`
+	DurationMS    int64      `gorm:"column:duration_ms" json:"duration_ms"`
+	Comment       string     `json:"comment"`
+	ClientID      string     `json:"client_id"`
+	Late          bool       `json:"late"`
+	Revisions     int        `json:"revisions"`
+	RevisedAt     *time.Time `json:"revised_at"`
+	CreatedAt     time.Time  `json:"created_at"`
+}
+
+// SkipReason is why an annotator skipped a task.
+type SkipReason string
+
+// The skip reasons: two fixed ones, and free text (in Skip.Note).
+const (
+	SkipImageBroken SkipReason = "image_broken"
+	SkipCantJudge   SkipReason = "cant_judge"
+	SkipOther       SkipReason = "other"
+)
+
+// Skip records that an annotator declined a task, and why; the queue never
+// hands that task to them again (migration 0005).
+type Skip struct {
+	ID          int64      `gorm:"primaryKey" json:"id"`
+	TaskID      int64      `json:"task_id"`
+	AnnotatorID int64      `json:"annotator_id"`
+	Reason      SkipReason `json:"reason"`
+	Note        string     `json:"note"`
+	CreatedAt   time.Time  `json:"created_at"`
 }
 
 // AuditEntry records who changed what, before and after. ActorID is nil for
@@ -300,7 +340,7 @@ func All() []any {
 	return []any{
 		&User{}, &Campaign{}, &CampaignAnnotator{}, &Image{}, &Reference{}, &Captioner{},
 		&Caption{}, &Score{}, &CaptionerScore{}, &EvalJob{}, &Embedding{}, &Task{},
-		&Lease{}, &Rating{}, &AuditEntry{},
+		&Lease{}, &Rating{}, &AuditEntry{}, &Skip{},
 	}
 }
 
