@@ -83,16 +83,18 @@ func (t *tokenizer) captionViews(text string, tokenize bool, words, rouge []span
 	}
 	for _, sp := range toks {
 		rouge = append(rouge, sp)
-		// Tokens never hold ASCII white space; only a non-ASCII one (a
-		// fraction's no-break space) can split.
-		ascii := true
+		// Tokens never hold a space, but a no-break space (a fraction, a
+		// phone number, a tag), a tab (inside a tag's quoted value) or a
+		// control character (inside a URL) splits for Python; printable
+		// ASCII never does.
+		plain := true
 		for _, c := range t.buf[sp.start:sp.end] {
-			if c >= utf8.RuneSelf {
-				ascii = false
+			if c >= utf8.RuneSelf || c < ' ' {
+				plain = false
 				break
 			}
 		}
-		if ascii {
+		if plain {
 			words = append(words, sp)
 		} else {
 			words = appendPySplit(words, t.buf, sp)
