@@ -32,6 +32,27 @@ func BenchmarkTokenize(b *testing.B) {
 	b.ReportMetric(float64(len(captions)), "captions/op")
 }
 
+// BenchmarkTokenizeHard tokenizes the 3,100 hard lines of
+// ../shared/testdata/ptb-tokenizer, where most tokens take the full lexer
+// rather than the fast path for plain words.
+func BenchmarkTokenizeHard(b *testing.B) {
+	cases := loadPTBCases(b)
+	bytes := 0
+	for _, c := range cases {
+		bytes += len(c.Raw)
+	}
+	b.SetBytes(int64(bytes))
+	b.ResetTimer()
+	defer startCPU().report(b)
+	for b.Loop() {
+		var tk tokenizer
+		for _, c := range cases {
+			tk.reset()
+			tk.run(c.Raw)
+		}
+	}
+}
+
 // benchScorer scores the pre-tokenized set with the given metrics; the time
 // includes interning the references, as pycocoevalcap's includes its
 // precooking.
