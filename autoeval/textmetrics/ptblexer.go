@@ -1,7 +1,11 @@
 package textmetrics
 
 // The PTB lexer: the token classes of CoreNLP 3.4.1's PTBLexer, the JFlex
-// scanner behind coco-caption's tokenizer, as hand-written matchers.
+// scanner behind coco-caption's tokenizer, as hand-written matchers. The
+// classes, their order and their regular expressions follow the lexer's
+// specification; the character classes are in ptbchars.go, the word lists
+// (abbreviations, sentence starters, file extensions) in ptblists.go, and
+// the matchers in ptbmatch_*.go by family.
 //
 // The scanner's rule, which these matchers reproduce, is JFlex's: at each
 // position every class is matched, the longest match wins, and among
@@ -11,8 +15,8 @@ package textmetrics
 // scanned again. Each matcher returns the token's end and the end of the
 // whole match; (0, 0) means no match.
 //
-// After the lexer, coco-caption lower-cases every token (Java's rules,
-// see lowerJava) and drops the tokens '' ' `` ` . ? ! , : - -- ... ;.
+// After the lexer, coco-caption lower-cases every token (Java's rules, see
+// appendLower) and drops the tokens '' ' `` ` . ? ! , : - -- ... ;.
 // Several classes exist only to be dropped (dashes, ellipses, most quotes);
 // they still matter, because what they consume cannot join another token.
 
@@ -53,7 +57,8 @@ type tokenClass struct {
 	failSpan func(s string, i int) int
 }
 
-// memoSlots is the number of classes with a failSpan.
+// memoSlots is the number of classes with a failSpan (TestLexerTable
+// checks it).
 const memoSlots = 5
 
 // tokenClasses are the lexer's rules in priority order (the order of the
@@ -234,9 +239,6 @@ func init() {
 			slots++
 			classMemo[id] = uint8(slots)
 		}
-	}
-	if slots != memoSlots {
-		panic("textmetrics: memoSlots must be the number of classes with a failSpan")
 	}
 	for c := 0; c < 128; c++ {
 		for id, cl := range tokenClasses {
