@@ -2,6 +2,10 @@ package textmetrics
 
 import (
 	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -21,30 +25,81 @@ func FuzzTokenize(f *testing.F) {
 	} {
 		f.Add(s)
 	}
-	removed := map[string]bool{"''": true, "'": true, "``": true, "`": true, ".": true, "?": true, "!": true,
-		",": true, ":": true, "-": true, "--": true, "...": true, ";": true}
-	f.Fuzz(func(t *testing.T, s string) {
-		toks := Tokenize(s)
-		for _, tok := range toks {
-			if tok == "" || strings.Contains(tok, " ") || removed[tok] {
-				t.Fatalf("Tokenize(%q) has token %q", s, tok)
-			}
-			for _, c := range []byte(tok) {
-				if 'A' <= c && c <= 'Z' {
-					t.Fatalf("Tokenize(%q) has upper-case token %q", s, tok)
-				}
-			}
-			if utf8.ValidString(s) && !utf8.ValidString(tok) {
-				t.Fatalf("Tokenize(%q) made invalid UTF-8 %q", s, tok)
+	f.Fuzz(checkTokenizeProperties)
+}
+
+// removedTokens is coco-caption's punctuation removal list, lower-cased.
+var removedTokens = map[string]bool{"''": true, "'": true, "``": true, "`": true, ".": true, "?": true, "!": true,
+	",": true, ":": true, "-": true, "--": true, "...": true, ";": true}
+
+// checkTokenizeProperties checks FuzzTokenize's properties on s.
+func checkTokenizeProperties(t *testing.T, s string) {
+	toks := Tokenize(s)
+	for _, tok := range toks {
+		if tok == "" || strings.Contains(tok, " ") || removedTokens[tok] {
+			t.Fatalf("Tokenize(%q) has token %q", s, tok)
+		}
+		for _, c := range []byte(tok) {
+			if 'A' <= c && c <= 'Z' {
+				t.Fatalf("Tokenize(%q) has upper-case token %q", s, tok)
 			}
 		}
-		if got := TokenizeString(s); got != strings.Join(toks, " ") {
-			t.Fatalf("TokenizeString(%q) = %q, Tokenize gives %q", s, got, toks)
+		if utf8.ValidString(s) && !utf8.ValidString(tok) {
+			t.Fatalf("Tokenize(%q) made invalid UTF-8 %q", s, tok)
 		}
-		if fast, lexer := tokenizeBothWays(s); fast != lexer {
-			t.Fatalf("%q: fast path %q, lexer alone %q", s, fast, lexer)
+	}
+	if got := TokenizeString(s); got != strings.Join(toks, " ") {
+		t.Fatalf("TokenizeString(%q) = %q, Tokenize gives %q", s, got, toks)
+	}
+	if fast, lexer := tokenizeBothWays(s); fast != lexer {
+		t.Fatalf("%q: fast path %q, lexer alone %q", s, fast, lexer)
+	}
+}
+
+// TestTokenizeProperties checks FuzzTokenize's properties on seeded random
+// mutations of its seed corpus, so that they are tested on every run and
+// not only when fuzzing.
+func TestTokenizeProperties(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "fuzz", "FuzzTokenize", "*"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no seed corpus in testdata/fuzz/FuzzTokenize (%v)", err)
+	}
+	var seeds []string
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
 		}
-	})
+		lines := strings.Split(string(b), "\n")
+		if len(lines) < 2 || !strings.HasPrefix(lines[1], "string(") {
+			t.Fatalf("%s: not a string corpus entry", f)
+		}
+		seed, err := strconv.Unquote(strings.TrimSuffix(strings.TrimPrefix(lines[1], "string("), ")"))
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		seeds = append(seeds, seed)
+	}
+	rng := rand.New(rand.NewPCG(9, 9))
+	for range 20000 {
+		b := []byte(seeds[rng.IntN(len(seeds))] + seeds[rng.IntN(len(seeds))])
+		for k := rng.IntN(6); k > 0; k-- {
+			p := rng.IntN(len(b))
+			switch rng.IntN(3) {
+			case 0:
+				b[p] = byte(rng.IntN(256))
+			case 1:
+				b = append(b[:p], b[p+1:]...)
+			default:
+				q := p + rng.IntN(len(b)-p)
+				b = append(b[:p:p], append(append([]byte{}, b[q:]...), b[p:q]...)...)
+			}
+			if len(b) == 0 {
+				b = []byte("x")
+			}
+		}
+		checkTokenizeProperties(t, string(b))
+	}
 }
 
 // FuzzScores checks that scores stay in range for any caption pair.
