@@ -341,6 +341,7 @@ func All() []any {
 		&User{}, &Campaign{}, &CampaignAnnotator{}, &Image{}, &Reference{}, &Captioner{},
 		&Caption{}, &Score{}, &CaptionerScore{}, &EvalJob{}, &Embedding{}, &Task{},
 		&Lease{}, &Rating{}, &AuditEntry{}, &Skip{},
+		&CampaignQuality{}, &AnnotatorExclusion{}, &LeftOutTask{},
 	}
 }
 
