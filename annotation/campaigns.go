@@ -21,6 +21,8 @@ import (
 const (
 	MaxCampaignName        = 200
 	MaxCampaignDescription = 10000
+	// MaxCampaignInstructions bounds the instructions to annotators.
+	MaxCampaignInstructions = 20000
 	// MaxDocumentBytes bounds the thresholds and blend-weights documents.
 	MaxDocumentBytes = 64 << 10
 	// MaxAuditLimit is the most audit entries one AuditLog call returns.
@@ -113,6 +115,8 @@ type Campaign struct {
 	Mode        models.CampaignMode   `json:"mode"`
 	Status      models.CampaignStatus `json:"status"`
 	Rubric      Rubric                `json:"rubric"`
+	// Instructions are shown to annotators before their first task.
+	Instructions string `json:"instructions"`
 	// Annotators who may annotate it; empty means every annotator.
 	Annotators   []UserRef             `json:"annotators"`
 	Thresholds   models.JSON           `json:"thresholds"`
@@ -141,6 +145,7 @@ type NewCampaign struct {
 type CampaignPatch struct {
 	Name         *string
 	Description  *string
+	Instructions *string
 	Mode         *models.CampaignMode
 	Status       *models.CampaignStatus
 	Rubric       models.JSON
@@ -300,6 +305,9 @@ func (s *Campaigns) Update(ctx context.Context, actorID, id int64, p CampaignPat
 	if p.Description != nil {
 		checkDescription(&ps, *p.Description)
 	}
+	if p.Instructions != nil {
+		checkText(&ps, "instructions", *p.Instructions, 0, MaxCampaignInstructions)
+	}
 	if p.Mode != nil {
 		checkMode(&ps, *p.Mode)
 	}
@@ -343,6 +351,10 @@ func (s *Campaigns) Update(ctx context.Context, actorID, id int64, p CampaignPat
 		if p.Description != nil && *p.Description != before.Description {
 			ch.Description, after.Description = p.Description, *p.Description
 			old["description"], upd["description"] = before.Description, *p.Description
+		}
+		if p.Instructions != nil && *p.Instructions != before.Instructions {
+			ch.Instructions, after.Instructions = p.Instructions, *p.Instructions
+			old["instructions"], upd["instructions"] = before.Instructions, *p.Instructions
 		}
 		frozen := before.Status == models.StatusClosed
 		var refuse []string // settings a closed campaign keeps
@@ -581,7 +593,7 @@ func (s *Campaigns) validate(v DocumentValidator, field string, c *models.Campai
 func view(sum *models.CampaignSummary, users []models.User) *Campaign {
 	c := &Campaign{
 		ID: sum.ID, Name: sum.Name, Description: sum.Description, Mode: sum.Mode, Status: sum.Status,
-		Rubric: storedRubric(sum.Rubric), Annotators: []UserRef{},
+		Rubric: storedRubric(sum.Rubric), Instructions: sum.Instructions, Annotators: []UserRef{},
 		Thresholds: orNull(sum.Thresholds), BlendWeights: orNull(sum.BlendWeights),
 		Counts: sum.CampaignCounts, CreatedBy: sum.CreatedBy, CreatedAt: sum.CreatedAt, UpdatedAt: sum.UpdatedAt,
 	}

@@ -91,6 +91,7 @@ func (s *Store) LockCampaign(ctx context.Context, id int64) (*Campaign, error) {
 type CampaignChanges struct {
 	Name         *string
 	Description  *string
+	Instructions *string
 	Mode         *CampaignMode
 	Rubric       JSON
 	Thresholds   JSON
@@ -109,6 +110,9 @@ func (s *Store) UpdateCampaign(ctx context.Context, id int64, ch CampaignChanges
 	}
 	if ch.Description != nil {
 		cols["description"] = *ch.Description
+	}
+	if ch.Instructions != nil {
+		cols["instructions"] = *ch.Instructions
 	}
 	if ch.Mode != nil {
 		cols["mode"] = string(*ch.Mode)

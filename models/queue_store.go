@@ -367,6 +367,17 @@ func (s *Store) AddRating(ctx context.Context, r *Rating) error {
 	return wrap(err, "add a rating of task %d by annotator %d", r.TaskID, r.AnnotatorID)
 }
 
+// CampaignRatings returns every rating of the campaign's tasks, by ID.
+func (s *Store) CampaignRatings(ctx context.Context, campaignID int64) ([]Rating, error) {
+	var out []Rating
+	err := s.conn(ctx).Raw(`SELECT r.* FROM ratings r JOIN tasks t ON t.id = r.task_id
+		WHERE t.campaign_id = ? ORDER BY r.id`, campaignID).Scan(&out).Error
+	if err != nil {
+		return nil, wrap(err, "ratings of campaign %d", campaignID)
+	}
+	return out, nil
+}
+
 // RatingRevision is a new answer to a rating.
 type RatingRevision struct {
 	Answers    JSON

@@ -67,6 +67,7 @@ type createCampaignRequest struct {
 type updateCampaignRequest struct {
 	Name         *string         `json:"name"`
 	Description  *string         `json:"description"`
+	Instructions *string         `json:"instructions"`
 	Mode         *string         `json:"mode"`
 	Status       *string         `json:"status"`
 	Rubric       models.JSON     `json:"rubric"`
@@ -147,7 +148,7 @@ func (s *Server) updateCampaign(c echo.Context) error {
 	if err := bindJSON(c, &req); err != nil {
 		return err
 	}
-	p := annotation.CampaignPatch{Name: req.Name, Description: req.Description, Rubric: req.Rubric,
+	p := annotation.CampaignPatch{Name: req.Name, Description: req.Description, Instructions: req.Instructions, Rubric: req.Rubric,
 		Thresholds: req.Thresholds, BlendWeights: req.BlendWeights}
 	if req.Mode != nil {
 		p.Mode = (*models.CampaignMode)(req.Mode)

@@ -27,6 +27,7 @@ type Config struct {
 	JWTSecret      string        // CAPEVAL_JWT_SECRET or the file named by CAPEVAL_JWT_SECRET_FILE
 	JWTSecretFile  string        // CAPEVAL_JWT_SECRET_FILE
 	TokenTTL       time.Duration // CAPEVAL_TOKEN_TTL
+	LeaseTTL       time.Duration // CAPEVAL_LEASE_TTL
 	LogLevel       string        // CAPEVAL_LOG_LEVEL
 	LogFormat      string        // CAPEVAL_LOG_FORMAT
 	ONNXRuntimeLib string        // CAPEVAL_ONNXRUNTIME_LIB
@@ -62,6 +63,7 @@ var Settings = []Setting{
 	{"CAPEVAL_JWT_SECRET", "", "HMAC key for login tokens, at least 32 bytes; empty: generated once into DATA_DIR/jwt-secret"},
 	{"CAPEVAL_JWT_SECRET_FILE", "", "file holding the JWT secret (instead of CAPEVAL_JWT_SECRET)"},
 	{"CAPEVAL_TOKEN_TTL", "12h", "lifetime of a login token (Go duration, 1m to 720h)"},
+	{"CAPEVAL_LEASE_TTL", "10m", "how long a task stays an annotator's after they get it or their page's last heartbeat (Go duration, 30s to 24h)"},
 	{"CAPEVAL_LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"CAPEVAL_LOG_FORMAT", "text", "text or json"},
 	{"CAPEVAL_ONNXRUNTIME_LIB", "", "path of libonnxruntime.so (make run/test set it to the provisioned CPU build)"},
@@ -122,6 +124,9 @@ func ParseConfig(getenv func(string) string) (Config, error) {
 	if cfg.TokenTTL, err = time.ParseDuration(get("CAPEVAL_TOKEN_TTL")); err != nil {
 		errs = append(errs, fmt.Errorf("CAPEVAL_TOKEN_TTL=%q: want a Go duration such as 12h or 90m", get("CAPEVAL_TOKEN_TTL")))
 	}
+	if cfg.LeaseTTL, err = time.ParseDuration(get("CAPEVAL_LEASE_TTL")); err != nil {
+		errs = append(errs, fmt.Errorf("CAPEVAL_LEASE_TTL=%q: want a Go duration such as 10m or 90s", get("CAPEVAL_LEASE_TTL")))
+	}
 	for _, b := range []struct {
 		env string
 		dst *bool
@@ -174,6 +179,12 @@ func (c Config) Validate() error {
 	}
 	if c.TokenTTL < time.Minute || c.TokenTTL > 720*time.Hour {
 		errs = append(errs, fmt.Errorf("CAPEVAL_TOKEN_TTL=%s: want between 1m and 720h", c.TokenTTL))
+	}
+	// Shorter than a heartbeat's round trip would take tasks from people
+	// still working on them; longer than a day keeps abandoned tasks out of
+	// the queue for no one.
+	if c.LeaseTTL < 30*time.Second || c.LeaseTTL > 24*time.Hour {
+		errs = append(errs, fmt.Errorf("CAPEVAL_LEASE_TTL=%s: want between 30s and 24h", c.LeaseTTL))
 	}
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		errs = append(errs, err)
@@ -282,6 +293,7 @@ func (c Config) Redacted() [][2]string {
 		{"CAPEVAL_JWT_SECRET", secret},
 		{"CAPEVAL_JWT_SECRET_FILE", c.JWTSecretFile},
 		{"CAPEVAL_TOKEN_TTL", c.TokenTTL.String()},
+		{"CAPEVAL_LEASE_TTL", c.LeaseTTL.String()},
 		{"CAPEVAL_LOG_LEVEL", c.LogLevel},
 		{"CAPEVAL_LOG_FORMAT", c.LogFormat},
 		{"CAPEVAL_ONNXRUNTIME_LIB", c.ONNXRuntimeLib},

@@ -41,6 +41,14 @@ func (s *Server) routes() {
 	anyone.POST("/logout", s.logout)
 	anyone.GET("/me", s.getMe)
 	anyone.POST("/me/password", s.changePassword)
+	// Rating: every role may rate the campaigns open to it.
+	anyone.GET("/annotator/campaigns", s.listAnnotatorCampaigns)
+	anyone.GET("/queue/next", s.nextTask)
+	anyone.POST("/tasks/:id/heartbeat", s.heartbeatTask)
+	anyone.POST("/tasks/:id/ratings", s.createRating)
+	anyone.POST("/tasks/:id/skip", s.skipTask)
+	anyone.PUT("/ratings/:id", s.reviseRating)
+	anyone.GET("/images/:sha256", s.getImage)
 
 	lead := api.Group("", requireRole(models.RoleLead))
 	lead.GET("/campaigns", s.listCampaigns)

@@ -28,6 +28,7 @@ type Services struct {
 	Selection SelectionService
 	Jobs      JobService
 	Import    ImportService
+	Queue     QueueService
 }
 
 // configured returns svc, or, for a server built without it (tests of other

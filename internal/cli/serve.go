@@ -61,6 +61,7 @@ func serve(ctx context.Context, e *env) error {
 		Selection: annotation.NewSelection(store, campaigns, log),
 		Import:    annotation.NewImporter(store, images, log),
 	}
+	svc.Queue = annotation.NewQueue(store, images, log, annotation.QueueOptions{LeaseTTL: cfg.LeaseTTL})
 	// Auto-eval: workers in this process claim the jobs that the API
 	// queues (other processes on the same PostgreSQL may claim them too).
 	scorers := autoeval.Scorers{ImagePath: images.Path}
