@@ -102,8 +102,8 @@ type QualitySettings struct {
 	// MinSeconds flags a rating that took less (0: no flag); a rating
 	// without a recorded time counts as fast.
 	MinSeconds float64 `json:"min_seconds"`
-	// DailyCap bounds an annotator's ratings in the campaign per UTC day,
-	// live leases included (0: no cap).
+	// DailyCap bounds an annotator's ratings in the campaign per UTC day
+	// (0: no cap); see Admit.
 	DailyCap int `json:"daily_cap"`
 	// StraightLineWindow flags that many consecutive ratings giving one
 	// and the same value (0: off); see straightValue.
@@ -395,9 +395,9 @@ func goldTask(ctx context.Context, tx *models.Store, camp *models.Campaign, acto
 	task := &models.Task{CampaignID: camp.ID, ImageID: in.ImageID, IsGold: true, RatingsWanted: wanted, Seed: seed}
 	author := map[string]any{"author_id": actorPtr(actorID)}
 	if camp.Mode == models.ModePairwise {
-		for field, v := range map[string]string{"text": in.Text, "expect": in.Expect, "criterion": in.Criterion} {
-			if v != "" {
-				ps.Add(field, "a pairwise campaign's gold task has text_a, text_b and winner, not %s", field)
+		for _, f := range [][2]string{{"text", in.Text}, {"expect", in.Expect}, {"criterion", in.Criterion}} {
+			if f[1] != "" {
+				ps.Add(f[0], "a pairwise campaign's gold task has text_a, text_b and winner, not %s", f[0])
 			}
 		}
 		a, b := goldText(&ps, "text_a", in.TextA), goldText(&ps, "text_b", in.TextB)
@@ -411,9 +411,9 @@ func goldTask(ctx context.Context, tx *models.Store, camp *models.Campaign, acto
 		author["kind"], author["text_a"], author["text_b"] = "known_pair", a, b
 		author["expect"] = map[string]string{"winner": in.Winner}
 	} else {
-		for field, v := range map[string]string{"text_a": in.TextA, "text_b": in.TextB, "winner": in.Winner} {
-			if v != "" {
-				ps.Add(field, "a Likert campaign's gold task has text and expect, not %s", field)
+		for _, f := range [][2]string{{"text_a", in.TextA}, {"text_b", in.TextB}, {"winner", in.Winner}} {
+			if f[1] != "" {
+				ps.Add(f[0], "a Likert campaign's gold task has text and expect, not %s", f[0])
 			}
 		}
 		text := goldText(&ps, "text", in.Text)
@@ -474,9 +474,10 @@ func goldText(ps *Problems, field, s string) string {
 //     the campaign asked for a qualification) is exempt, and so is one
 //     the lead explicitly kept in;
 //   - with a daily cap, an annotator whose ratings of the campaign since
-//     DayStart plus the live leases they hold on it reach the cap gets
-//     nothing more today (the leases count, so that the prefetched task
-//     cannot take them past it).
+//     DayStart reach the cap gets nothing more today; a prefetch (After
+//     set) also counts the live leases they hold on it, so that the task
+//     prefetched beside the one on screen cannot take them past the cap,
+//     while a plain "next" still gives back a task they hold.
 func (q *Quality) Admit(ctx context.Context, tx *models.Store, req AdmissionRequest) (QueueAdmission, error) {
 	cid, aid := req.Campaign.ID, req.AnnotatorID
 	set, err := tx.CampaignQualityByID(ctx, cid)
@@ -509,6 +510,9 @@ func (q *Quality) Admit(ctx context.Context, tx *models.Store, req AdmissionRequ
 		ratings, leases, err := tx.AnnotatorWork(ctx, cid, aid, DayStart(req.Now), req.Now)
 		if err != nil {
 			return QueueAdmission{}, err
+		}
+		if req.After == 0 {
+			leases = 0
 		}
 		if ratings+leases >= int64(set.DailyCap) {
 			out.Tasks, out.Reason = AdmitNone, fmt.Sprintf("you have reached today's limit of %d ratings in this campaign: more after 00:00 UTC", set.DailyCap)

@@ -458,6 +458,10 @@ func TestDailyCap(t *testing.T) {
 		if w, _, err := f.queue.Next(f.ctx, id, f.camp.ID, v.TaskID); err != nil || w != nil {
 			t.Errorf("prefetch at the cap: %+v, %v", w, err)
 		}
+		// A reload of the page gets the task on screen back.
+		if w, reason := f.next(id); w == nil || w.TaskID != v.TaskID {
+			t.Errorf("next while holding the last task of the day: %+v (%s), want task %d", w, reason, v.TaskID)
+		}
 		f.rate(id, v, qans{seconds: 5})
 		w, reason := f.next(id)
 		if w != nil || !strings.Contains(reason, "today's limit of 3") {

@@ -67,6 +67,9 @@ type AdmissionRequest struct {
 	AnnotatorID int64
 	Campaign    *models.Campaign
 	Now         time.Time
+	// After is Next's after: a prefetch, which leases a task besides the
+	// one on screen (a daily cap counts that lease); 0 otherwise.
+	After int64
 }
 
 // Admitter decides, before every pick of the queue, what an annotator may
@@ -220,7 +223,7 @@ func (q *Queue) Next(ctx context.Context, annotatorID, campaignID, after int64) 
 		if _, err := tx.PurgeExpiredLeases(ctx, now.Add(-LeaseRecordKept), purgeBatch); err != nil {
 			return err
 		}
-		adm, err := q.Admitter.Admit(ctx, tx, AdmissionRequest{AnnotatorID: annotatorID, Campaign: camp, Now: now})
+		adm, err := q.Admitter.Admit(ctx, tx, AdmissionRequest{AnnotatorID: annotatorID, Campaign: camp, Now: now, After: after})
 		if err != nil {
 			return fmt.Errorf("annotation: admission of annotator %d to campaign %d: %w", annotatorID, campaignID, err)
 		}

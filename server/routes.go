@@ -62,6 +62,14 @@ func (s *Server) routes() {
 	lead.POST("/campaigns/:id/jobs", s.createJob)
 	lead.GET("/campaigns/:id/jobs", s.listJobs)
 	lead.GET("/campaigns/:id/captioners", s.listCaptioners)
+	// Quality checks and the progress view (quality_handlers.go,
+	// progress_handlers.go).
+	lead.GET("/campaigns/:id/quality", s.getQuality)
+	lead.PUT("/campaigns/:id/quality", s.putQuality)
+	lead.PUT("/campaigns/:id/annotators/:annotator/exclusion", s.putExclusion)
+	lead.POST("/campaigns/:id/gold", s.createGold)
+	lead.GET("/campaigns/:id/progress", s.getProgress)
+	lead.POST("/campaigns/:id/set-aside/:task", s.decideSetAside)
 	lead.GET("/jobs/:id", s.getJob)
 	lead.POST("/jobs/:id/cancel", s.cancelJob)
 	lead.GET("/jobs/:id/events", s.jobEvents)

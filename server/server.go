@@ -29,6 +29,8 @@ type Services struct {
 	Jobs      JobService
 	Import    ImportService
 	Queue     QueueService
+	Quality   QualityService
+	Progress  ProgressService
 }
 
 // configured returns svc, or, for a server built without it (tests of other

@@ -61,7 +61,11 @@ func serve(ctx context.Context, e *env) error {
 		Selection: annotation.NewSelection(store, campaigns, log),
 		Import:    annotation.NewImporter(store, images, log),
 	}
-	svc.Queue = annotation.NewQueue(store, images, log, annotation.QueueOptions{LeaseTTL: cfg.LeaseTTL})
+	// The quality checks decide, before each pick of the queue, what an
+	// annotator may get (qualification, daily cap, exclusion).
+	quality := annotation.NewQuality(store, log)
+	svc.Quality, svc.Progress = quality, annotation.NewProgress(store, quality, log)
+	svc.Queue = annotation.NewQueue(store, images, log, annotation.QueueOptions{LeaseTTL: cfg.LeaseTTL, Admitter: quality})
 	// Auto-eval: workers in this process claim the jobs that the API
 	// queues (other processes on the same PostgreSQL may claim them too).
 	scorers := autoeval.Scorers{ImagePath: images.Path}
