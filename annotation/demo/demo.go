@@ -4,7 +4,8 @@
 // quality, all determined by one seed. WriteFiles saves it in the COCO
 // formats the importer and `capeval score` read, so the same data can take
 // the whole path a real campaign takes; Load does that, accounts included,
-// for `capeval serve` with CAPEVAL_DEMO=true.
+// for `capeval serve` with CAPEVAL_DEMO=true, and Collect then opens the
+// campaign's queue (text metrics computed, tasks committed, collecting).
 package demo
 
 import (

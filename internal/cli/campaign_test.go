@@ -122,7 +122,7 @@ func TestServeListsDemoCampaign(t *testing.T) {
 	code, body := list(lead.Email, lead.Password)
 	want := `"name":"` + demo.CampaignName + `"`
 	if code != 200 || !strings.Contains(body, want) ||
-		!strings.Contains(body, `"counts":{"images":48,"captioners":4,"captions":192,"tasks":0}`) {
+		!strings.Contains(body, `"counts":{"images":48,"captioners":4,"captions":192,"tasks":`) || !strings.Contains(body, `"status":"collecting"`) {
 		t.Errorf("lead's campaign list: %d %s", code, body)
 	}
 	if code, body := list(annotator.Email, annotator.Password); code != http.StatusForbidden {

@@ -43,6 +43,9 @@ func serve(ctx context.Context, e *env) error {
 		if err := loadDemo(ctx, store, images, cfg.DataDir, log, e.stdout); err != nil {
 			return err
 		}
+		if err := openDemo(ctx, store, log); err != nil {
+			return err
+		}
 	}
 	if err := refuseDemoPasswords(ctx, cfg, acc); err != nil {
 		return err
@@ -126,6 +129,25 @@ func loadDemo(ctx context.Context, store *models.Store, images *annotation.Image
 		fmt.Fprintf(stdout, "  %-10s %-26s %s\n", a.Role, a.Email, a.Password)
 	}
 	return nil
+}
+
+// openDemo makes the demo campaign ready to rate (demo.Collect): its text
+// metrics computed now, to the end, by the runner `capeval eval` uses, then
+// its queue committed and collecting.
+func openDemo(ctx context.Context, store *models.Store, log *slog.Logger) error {
+	score := func(ctx context.Context, campaignID int64) error {
+		end, err := autoeval.NewRunner(store, autoeval.Scorers{}, log).
+			RunToEnd(ctx, autoeval.NewJobs(store, false, log), campaignID, autoeval.KindText, nil)
+		if err != nil {
+			return err
+		}
+		if end.Status != models.JobDone {
+			return fmt.Errorf("text job %d ended %s: %s", end.ID, end.Status, end.Error)
+		}
+		return nil
+	}
+	_, err := demo.Collect(ctx, store, demo.CollectOptions{ScoreText: score, Log: log})
+	return err
 }
 
 // refuseDemoPasswords stops a server that others can reach while a demo
