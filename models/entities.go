@@ -250,8 +250,24 @@ type Task struct {
 	// SetAsideAt is when the task was set aside for the lead (two
 	// annotators skipped it as "image broken"); the queue skips it.
 	SetAsideAt *time.Time `json:"set_aside_at"`
-	CreatedAt  time.Time  `json:"created_at"`
+	// Origin says where the task comes from (migration 0007); empty is
+	// written as OriginSelection.
+	Origin    TaskOrigin `gorm:"default:selection" json:"origin"`
+	CreatedAt time.Time  `json:"created_at"`
 }
+
+// TaskOrigin says where a task comes from.
+type TaskOrigin string
+
+// The task origins. An imported task carries ratings imported from a file:
+// it shows one caption, is never gold and is always complete
+// (RatingsDone = RatingsWanted, which the schema enforces), so the queue
+// never hands it out.
+const (
+	OriginSelection TaskOrigin = "selection"
+	OriginLeadGold  TaskOrigin = "lead_gold"
+	OriginImported  TaskOrigin = "imported"
+)
 
 // Shown returns the IDs of the captions the task shows, 0 for none: a gold
 // task shows none, a single task no B.
@@ -285,10 +301,17 @@ type Lease struct {
 // both_bad in the stored task's A/B terms) and null Answers. Late marks a
 // rating submitted after its lease expired; RevisedAt and Revisions record
 // the annotator's changes within the undo window.
+//
+// Imported marks a rating imported from a file (migration 0007): its
+// annotator is ExternalAnnotator, the file's id ("" when it names none),
+// AnnotatorID is 0 (NULL in the database, which only an imported rating may
+// be), ImportKey makes the import idempotent (unique per task), and its
+// answers may be real numbers within the criterion's scale.
 type Rating struct {
-	ID            int64      `gorm:"primaryKey" json:"id"`
-	TaskID        int64      `json:"task_id"`
-	AnnotatorID   int64      `json:"annotator_id"`
+	ID     int64 `gorm:"primaryKey" json:"id"`
+	TaskID int64 `json:"task_id"`
+	// AnnotatorID 0 is written as NULL (default:null) and NULL reads as 0.
+	AnnotatorID   int64      `gorm:"default:null" json:"annotator_id"`
 	Answers       JSON       `json:"answers"`
 	Choice        *string    `json:"choice"`
 	ShownPosition int        `json:"shown_position"`
@@ -299,6 +322,29 @@ type Rating struct {
 	Revisions     int        `json:"revisions"`
 	RevisedAt     *time.Time `json:"revised_at"`
 	CreatedAt     time.Time  `json:"created_at"`
+	// Imported, ExternalAnnotator and ImportKey: see above. ImportKey is
+	// nil for a rating given in capeval.
+	Imported          bool    `json:"imported"`
+	ExternalAnnotator string  `json:"external_annotator"`
+	ImportKey         *string `json:"import_key"`
+}
+
+// Adjudication is a lead's decision on an item the annotators disagree
+// about (migration 0007): for a Likert task the Value of one Criterion
+// (a rubric key), for a pairwise task the Choice (a, b, tie or both_bad in
+// the stored A/B terms) with Criterion "". Rows are only ever added: the
+// latest per (task, criterion) is in force, and one with neither Value nor
+// Choice withdraws the decision. DecidedBy is nil for the CLI.
+type Adjudication struct {
+	ID         int64     `gorm:"primaryKey" json:"id"`
+	CampaignID int64     `json:"campaign_id"`
+	TaskID     int64     `json:"task_id"`
+	Criterion  string    `json:"criterion"`
+	Value      *float64  `json:"value"`
+	Choice     *string   `json:"choice"`
+	Note       string    `json:"note"`
+	DecidedBy  *int64    `json:"decided_by"`
+	CreatedAt  time.Time `json:"created_at"`
 }
 
 // SkipReason is why an annotator skipped a task.
@@ -341,7 +387,7 @@ func All() []any {
 		&User{}, &Campaign{}, &CampaignAnnotator{}, &Image{}, &Reference{}, &Captioner{},
 		&Caption{}, &Score{}, &CaptionerScore{}, &EvalJob{}, &Embedding{}, &Task{},
 		&Lease{}, &Rating{}, &AuditEntry{}, &Skip{},
-		&CampaignQuality{}, &AnnotatorExclusion{}, &LeftOutTask{},
+		&CampaignQuality{}, &AnnotatorExclusion{}, &LeftOutTask{}, &Adjudication{},
 	}
 }
 
