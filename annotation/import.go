@@ -42,7 +42,9 @@ type ImportStore interface {
 	Images(ctx context.Context, campaignID int64, withTags bool) ([]models.Image, error)
 	EachReference(ctx context.Context, campaignID int64, fn func(models.Reference) error) error
 	CaptionerByName(ctx context.Context, campaignID int64, name, version string) (*models.Captioner, error)
+	Captioners(ctx context.Context, campaignID int64) ([]models.CaptionerSummary, error)
 	EachCaption(ctx context.Context, captionerIDs []int64, fn func(models.Caption) error) error
+	ImportedRatingStore
 }
 
 // MaxCaptionerName bounds a captioner's name and version.
@@ -51,21 +53,50 @@ const MaxCaptionerName = 200
 // insertBatch is how many rows the second pass hands to the store at once.
 const insertBatch = 1000
 
-// Importer imports images, references and captioner outputs into
-// campaigns.
+// Importer imports images, references, captioner outputs and human
+// judgments into campaigns.
 type Importer struct {
 	store  ImportStore
 	images *ImageStore
 	log    *slog.Logger
+	// tokenize is the metrics' tokenization, for the reference-leak
+	// warning (see WithTokenizer).
+	tokenize func(string) string
+}
+
+// ImporterOption configures an Importer.
+type ImporterOption func(*Importer)
+
+// WithTokenizer makes the reference-leak warning compare captions and
+// references after tokenize, which should be the text metrics'
+// tokenization (textmetrics.TokenizeString): a caption that is one of its
+// image's references word for word after it scores as a perfect match on
+// every reference-based metric. The composition root passes it in because
+// annotation does not import autoeval; without it the importer compares
+// the lower-cased runs of letters and digits, which agrees with the PTB
+// tokenization on all but a few captions (clitics, numbers with
+// punctuation).
+func WithTokenizer(tokenize func(string) string) ImporterOption {
+	return func(im *Importer) { im.tokenize = tokenize }
 }
 
 // NewImporter returns an importer writing rows through store and image
 // files into images.
-func NewImporter(store ImportStore, images *ImageStore, log *slog.Logger) *Importer {
+func NewImporter(store ImportStore, images *ImageStore, log *slog.Logger, opts ...ImporterOption) *Importer {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Importer{store: store, images: images, log: log}
+	im := &Importer{store: store, images: images, log: log, tokenize: wordsOnly}
+	for _, o := range opts {
+		o(im)
+	}
+	return im
+}
+
+// with returns an importer for another store (a transaction) with im's
+// options.
+func (im *Importer) with(store ImportStore) *Importer {
+	return &Importer{store: store, images: im.images, log: im.log, tokenize: im.tokenize}
 }
 
 // SourceFile is an input file: Path is where it is read, Name how messages
@@ -101,6 +132,16 @@ type ImportRequest struct {
 	Results []ResultsFile
 	// Tags, by external image id, are stored with images this import adds.
 	Tags map[string][]string
+	// Ratings are human judgments collected elsewhere: JSON Lines or CSV
+	// (see import_ratings_file.go), attached to the captions they rate.
+	Ratings SourceFile
+	// WithoutImages imports a campaign whose image files are not at hand:
+	// its images are the ids the references file gives (a COCO file's
+	// images[], else the ids of the references), stored without a file.
+	// Text metrics and imported judgments work on them; CLIP metrics and
+	// the rating UI say the images are missing until a later import with
+	// the files fills them in.
+	WithoutImages bool
 }
 
 // Counts are rows added by an import and rows found identical already.
@@ -126,8 +167,13 @@ type ImportReport struct {
 	Images     Counts            `json:"images"`
 	References Counts            `json:"references"`
 	Captioners []CaptionerReport `json:"captioners"`
-	Warnings   []string          `json:"warnings"`
-	Unchanged  bool              `json:"unchanged"`
+	// Ratings is what a ratings file added; absent without one.
+	Ratings *RatingsReport `json:"ratings,omitempty"`
+	// ImagesWithoutFile counts the campaign's images that have no file
+	// after the import (imported without images).
+	ImagesWithoutFile int      `json:"images_without_file,omitempty"`
+	Warnings          []string `json:"warnings"`
+	Unchanged         bool     `json:"unchanged"`
 }
 
 // Import checks the request and applies it to the campaign: Check, then
@@ -183,7 +229,7 @@ func (im *Importer) ImportInto(ctx context.Context, t ImportTarget, plan *Plan) 
 			return err
 		}
 		out.Created = true
-		out.ImportReport, err = NewImporter(tx, im.images, im.log).Apply(ctx, out.Campaign.ID, plan)
+		out.ImportReport, err = im.with(tx).Apply(ctx, out.Campaign.ID, plan)
 		return err
 	})
 	if err != nil {
@@ -268,6 +314,9 @@ type refEntry struct {
 	chain digest
 	n     int
 	pos   int64 // the first reference's line or offset
+	// toks are the digests of the references' tokenized texts, for the
+	// leak check.
+	toks []digest
 	// Set by reconcile and used by the second pass.
 	add   bool
 	again digest
@@ -277,6 +326,7 @@ type refEntry struct {
 // capEntry is the first pass's knowledge of one caption.
 type capEntry struct {
 	sum digest
+	tok digest // of the tokenized text, for the leak check
 	pos int64
 	add bool
 }
@@ -302,8 +352,11 @@ type Plan struct {
 	// may take a part of it).
 	cocoIDs  map[string]bool
 	results  []*resultsPlan
+	ratings  *ratingsPlan
 	warnings warnings
 	problems Problems // of the files, found by Check
+	// tokenize is the importer's, for the leak check.
+	tokenize func(string) string
 }
 
 // Close releases the open image archive, if any.
@@ -323,7 +376,7 @@ func (p *Plan) Close() error {
 // Check writes nothing; its error is only for failures to read (I/O,
 // cancellation). Close the plan when done.
 func (im *Importer) Check(ctx context.Context, req ImportRequest) (*Plan, error) {
-	p := &Plan{req: req}
+	p := &Plan{req: req, tokenize: im.tokenize}
 	ps := &p.problems
 	ok := false
 	defer func() {
@@ -331,16 +384,24 @@ func (im *Importer) Check(ctx context.Context, req ImportRequest) (*Plan, error)
 			p.Close()
 		}
 	}()
-	if req.Images.Path == "" && req.References.Path == "" && len(req.Results) == 0 {
-		ps.Add("", "nothing to import: give images, references or results")
+	if req.Images.Path == "" && req.References.Path == "" && len(req.Results) == 0 && req.Ratings.Path == "" {
+		ps.Add("", "nothing to import: give images, references, results or ratings")
 		ok = true
 		return p, nil
+	}
+	if req.WithoutImages {
+		switch {
+		case req.Images.Path != "":
+			ps.Add("images", "images are given and the import is without images: give one or the other")
+		case req.References.Path == "":
+			ps.Add("references", "an import without images takes the image ids from the references file: give one")
+		}
 	}
 
 	// References first: a COCO annotation file names the image files.
 	fileIDs := map[string]string{} // file name → image id
 	if req.References.Path != "" {
-		if err := p.checkReferences(req.References, fileIDs, ps); err != nil {
+		if err := p.checkReferences(req.References, fileIDs, im.tokenize, ps); err != nil {
 			return nil, err
 		}
 	}
@@ -376,13 +437,23 @@ func (im *Importer) Check(ctx context.Context, req ImportRequest) (*Plan, error)
 			continue
 		}
 		seen[key] = rf.label()
-		rp, err := checkResults(rf, name, ps)
+		rp, err := checkResults(rf, name, im.tokenize, ps)
 		if err != nil {
 			return nil, err
 		}
 		if rp != nil {
 			p.results = append(p.results, rp)
 		}
+	}
+	if req.Ratings.Path != "" {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		rp, err := checkRatings(req.Ratings, ps)
+		if err != nil {
+			return nil, err
+		}
+		p.ratings = rp
 	}
 	ok = true
 	return p, nil
@@ -446,7 +517,7 @@ func locate(e *captionfile.Error) string {
 	return w
 }
 
-func (p *Plan) checkReferences(f SourceFile, fileIDs map[string]string, ps *Problems) error {
+func (p *Plan) checkReferences(f SourceFile, fileIDs map[string]string, tokenize func(string) string, ps *Problems) error {
 	cf, err := detect(f, ps)
 	if cf == nil || err != nil {
 		return err
@@ -490,6 +561,7 @@ func (p *Plan) checkReferences(f SourceFile, fileIDs map[string]string, ps *Prob
 		}
 		e.chain = e.chain.chain(r.Caption)
 		e.n++
+		e.toks = append(e.toks, textDigest(tokenize(r.Caption)))
 		return nil
 	})
 }
@@ -533,7 +605,7 @@ func (p *Plan) checkImages(f SourceFile, fileIDs map[string]string, ps *Problems
 
 func filepathBase(name string) string { return filepath.Base(filepath.FromSlash(name)) }
 
-func checkResults(rf ResultsFile, name string, ps *Problems) (*resultsPlan, error) {
+func checkResults(rf ResultsFile, name string, tokenize func(string) string, ps *Problems) (*resultsPlan, error) {
 	cf, err := detect(rf.SourceFile, ps)
 	if cf == nil || err != nil {
 		return nil, err
@@ -553,7 +625,7 @@ func checkResults(rf ResultsFile, name string, ps *Problems) (*resultsPlan, erro
 			ps.Add(cf.where(pos, "image_id"), "image %s has a caption already at %s", r.ImageID, strings.TrimPrefix(cf.where(first.pos, ""), cf.src.label()+": "))
 			return nil
 		}
-		rp.captions[r.ImageID] = &capEntry{sum: textDigest(r.Caption), pos: pos}
+		rp.captions[r.ImageID] = &capEntry{sum: textDigest(r.Caption), tok: textDigest(tokenize(r.Caption)), pos: pos}
 		return nil
 	})
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -14,14 +15,23 @@ import (
 // outcome is a plan compared with the campaign's rows: what to add, what is
 // there already, and the report that follows.
 type outcome struct {
-	ids        map[string]int64 // external id → image row, filled for new images by write
-	newImages  []int            // indices into Plan.images
+	ids       map[string]int64 // external id → image row, filled for new images by write
+	newImages []int            // indices into Plan.images
+	// fillImages are indices into Plan.images of images the campaign has
+	// without a file (imported without images), which this import gives
+	// their file.
+	fillImages []int
+	// bareImages are the external ids of images added without a file.
+	bareImages []string
 	captioners []*models.Captioner
 	report     ImportReport
 }
 
 func (o *outcome) changes() bool {
 	if o.report.Images.Added > 0 || o.report.References.Added > 0 {
+		return true
+	}
+	if o.report.Ratings != nil && o.report.Ratings.Added > 0 {
 		return true
 	}
 	for _, c := range o.report.Captioners {
@@ -126,7 +136,7 @@ func openCampaign(c *models.Campaign, err error, id int64) error {
 // storeImages writes the files of the outcome's new images that the store
 // lacks, reading each entry a second time and checking its hash.
 func (im *Importer) storeImages(ctx context.Context, plan *Plan, out *outcome) error {
-	for _, i := range out.newImages {
+	for _, i := range slices.Concat(out.newImages, out.fillImages) {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -163,7 +173,11 @@ func reconcile(ctx context.Context, st ImportStore, campaignID int64, plan *Plan
 	}
 	bySum := map[string]string{}
 	sums := map[string]string{}
+	withoutFile := 0
 	for _, k := range keys {
+		if k.SHA256 == "" {
+			withoutFile++
+		}
 		out.ids[k.ExternalID] = k.ID
 		sums[k.ExternalID] = k.SHA256
 		if _, ok := bySum[k.SHA256]; !ok && k.SHA256 != "" {
@@ -176,6 +190,13 @@ func reconcile(ctx context.Context, st ImportStore, campaignID int64, plan *Plan
 	label := plan.req.Images.label()
 	for i, img := range plan.images {
 		if sum, ok := sums[img.externalID]; ok {
+			if sum == "" {
+				// Imported without its file before: this import brings it.
+				out.fillImages = append(out.fillImages, i)
+				out.report.Images.Added++
+				withoutFile--
+				continue
+			}
 			if sum != img.sum {
 				ps.Add(label+": "+img.name, "image %s is in the campaign already with other content (sha256 %.12s…, this file %.12s…): an image never changes; give this one another id",
 					img.externalID, sum, img.sum)
@@ -191,6 +212,26 @@ func reconcile(ctx context.Context, st ImportStore, campaignID int64, plan *Plan
 		out.newImages = append(out.newImages, i)
 		out.report.Images.Added++
 	}
+	if plan.req.WithoutImages && plan.refs != nil {
+		// The references file gives the ids: a COCO file's images[], else
+		// the ids of its references.
+		ids := plan.cocoIDs
+		if ids == nil {
+			ids = map[string]bool{}
+			for id := range plan.refsByID {
+				ids[id] = true
+			}
+		}
+		for id := range ids {
+			if !known(id) {
+				newIDs[id] = true
+				out.bareImages = append(out.bareImages, id)
+			}
+		}
+		sort.Strings(out.bareImages)
+		out.report.Images.Added += len(out.bareImages)
+		withoutFile += len(out.bareImages)
+	}
 	isImage := func(id string) bool { return known(id) || newIDs[id] }
 
 	if plan.refs != nil {
@@ -203,8 +244,25 @@ func reconcile(ctx context.Context, st ImportStore, campaignID int64, plan *Plan
 			return nil, err
 		}
 	}
+	rated := map[string]bool{}
+	if plan.ratings != nil {
+		if err := reconcileRatings(ctx, st, campaignID, plan, out, isImage, &ps); err != nil {
+			return nil, err
+		}
+		for who := range plan.ratings.captioners {
+			rated[who] = true
+		}
+	}
 	if err := ps.Err("import"); err != nil {
 		return nil, err
+	}
+	if err := checkLeaks(ctx, st, campaignID, plan, out, rated, &warn); err != nil {
+		return nil, err
+	}
+	if withoutFile > 0 {
+		out.report.ImagesWithoutFile = withoutFile
+		warn.add("%d images of the campaign have no file (imported without images): text metrics and imported ratings work without them; CLIP metrics and the rating UI need the files (import them with the images' folder or zip)",
+			withoutFile)
 	}
 	out.report.Warnings = warn.result()
 	return out, nil
@@ -364,6 +422,28 @@ func write(ctx context.Context, tx *models.Store, campaignID int64, plan *Plan, 
 			out.ids[r.ExternalID] = r.ID
 		}
 	}
+	for start := 0; start < len(out.bareImages); start += insertBatch {
+		batch := out.bareImages[start:min(start+insertBatch, len(out.bareImages))]
+		rows := make([]models.Image, len(batch))
+		for j, id := range batch {
+			rows[j] = models.Image{CampaignID: campaignID, ExternalID: id}
+			if tags, ok := plan.req.Tags[id]; ok {
+				rows[j].Tags = models.MustJSON(tags)
+			}
+		}
+		if err := tx.InsertImages(ctx, rows); err != nil {
+			return err
+		}
+		for _, r := range rows {
+			out.ids[r.ExternalID] = r.ID
+		}
+	}
+	for _, i := range out.fillImages {
+		img := &plan.images[i]
+		if err := tx.SetImageFile(ctx, out.ids[img.externalID], img.sum, StorageKey(img.sum, img.ext), img.width, img.height); err != nil {
+			return err
+		}
+	}
 	if plan.refs != nil && out.report.References.Added > 0 {
 		if err := writeRefs(ctx, tx, plan, out); err != nil {
 			return err
@@ -385,6 +465,9 @@ func write(ctx context.Context, tx *models.Store, campaignID int64, plan *Plan, 
 		if err := writeCaptions(ctx, tx, c.ID, rp, out); err != nil {
 			return err
 		}
+	}
+	if plan.ratings != nil {
+		return writeRatings(ctx, tx, campaignID, plan, out)
 	}
 	return nil
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
+	"strings"
 
 	"capeval/autoeval/clip"
 	"capeval/models"
@@ -119,6 +121,9 @@ func (ru *run) clip(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := imagesAtHand(images); err != nil {
+		return err
+	}
 	total := 0
 	for _, c := range captioners {
 		total += c.Captions
@@ -172,6 +177,25 @@ func (ru *run) clip(ctx context.Context) error {
 		ru.note("RefCLIPScore not computed for %d captions of images without references (CLIPScore was)", noRefs)
 	}
 	return nil
+}
+
+// imagesAtHand refuses a campaign whose images were imported without their
+// files (imported judgments and text metrics only): CLIP scores images, and
+// saying so before the first batch beats failing in the middle of a
+// captioner.
+func imagesAtHand(images map[int64]models.Image) error {
+	var missing []string
+	for _, img := range images {
+		if img.StorageKey == "" {
+			missing = append(missing, img.ExternalID)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	slices.Sort(missing)
+	return fmt.Errorf("%d of the campaign's %d images were imported without their files (e.g. %s): CLIP metrics need the images; import them (capeval import --images DIR|ZIP, or the campaign's Import section) and run the CLIP job again",
+		len(missing), len(images), strings.Join(missing[:min(3, len(missing))], ", "))
 }
 
 // clipItem is a caption to score and which of its CLIP metrics it lacks.
