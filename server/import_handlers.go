@@ -71,7 +71,8 @@ func (s *Server) importCampaign(c echo.Context) error {
 // readImportForm streams the parts of the upload into dir and returns the
 // request they make: "images" (one .zip, or image files), "references"
 // (one file), "results" (files) each paired, in order, with a "captioner"
-// field "NAME" or "NAME@VERSION".
+// field "NAME" or "NAME@VERSION", "ratings" (one file of human judgments)
+// and "without_images" (true: the images are the references' ids).
 func readImportForm(mr *multipart.Reader, dir string) (annotation.ImportRequest, error) {
 	var req annotation.ImportRequest
 	var captioners []string
@@ -93,6 +94,19 @@ func readImportForm(mr *multipart.Reader, dir string) (annotation.ImportRequest,
 		}
 		field := part.FormName()
 		switch field {
+		case "without_images":
+			b, err := io.ReadAll(io.LimitReader(partReader{part}, maxFormField+1))
+			if err != nil {
+				return req, uploadError(field, err)
+			}
+			switch strings.TrimSpace(string(b)) {
+			case "true", "1", "on":
+				req.WithoutImages = true
+			case "false", "0", "":
+			default:
+				return req, badRequest(field, "without_images is true or false, got %.20q", b)
+			}
+			continue
 		case "captioner":
 			b, err := io.ReadAll(io.LimitReader(partReader{part}, maxFormField+1))
 			if err != nil {
@@ -103,9 +117,9 @@ func readImportForm(mr *multipart.Reader, dir string) (annotation.ImportRequest,
 			}
 			captioners = append(captioners, string(b))
 			continue
-		case "images", "references", "results":
+		case "images", "references", "results", "ratings":
 		default:
-			return req, badRequest(field, "unknown form field %q: want images, references, results or captioner", field)
+			return req, badRequest(field, "unknown form field %q: want images, references, results, captioner, ratings or without_images", field)
 		}
 		name := part.FileName()
 		if name == "" {
@@ -154,6 +168,15 @@ func readImportForm(mr *multipart.Reader, dir string) (annotation.ImportRequest,
 				return req, uploadError(field, err)
 			}
 			req.References = annotation.SourceFile{Path: p, Name: name}
+		case "ratings":
+			if req.Ratings.Path != "" {
+				return req, badRequest(field, "send at most one ratings file")
+			}
+			p, err := savePart(part, filepath.Join(dir, fmt.Sprintf("%d%s", n, safeExt(name))))
+			if err != nil {
+				return req, uploadError(field, err)
+			}
+			req.Ratings = annotation.SourceFile{Path: p, Name: name}
 		case "results":
 			p, err := savePart(part, filepath.Join(dir, fmt.Sprintf("%d%s", n, safeExt(name))))
 			if err != nil {
