@@ -5,7 +5,9 @@
 //
 // What it holds:
 //   - inter-annotator agreement: Krippendorff's alpha (Alpha, AlphaUnits) at
-//     the nominal, ordinal, interval and ratio levels with missing data;
+//     the nominal, ordinal, interval and ratio levels with missing data, and
+//     from a weighted coincidence matrix (Coincidences), which makes a
+//     bootstrap or a leave-one-out variant cost only the distinct units;
 //     Fleiss' kappa (Fleiss) and Randolph's free-marginal kappa (Randolph)
 //     on a subjects × categories count table (CountTable builds one);
 //     Cohen's kappa, unweighted or with linear or quadratic weights (Cohen),
@@ -13,8 +15,9 @@
 //   - metric–human correlation: Pearson, Spearman (mid-ranks) and Kendall's
 //     tau-b and tau-c (Kendall, KendallTauB, KendallTauC; O(n log n));
 //   - pairwise preferences: the Bradley–Terry maximum-likelihood fit on the
-//     Elo scale (BradleyTerry, BradleyTerryWins, WinMatrix, WinProbability)
-//     and online Elo (OnlineElo);
+//     Elo scale (BradleyTerry, BradleyTerryWins, WinMatrix, WinProbability),
+//     the same with a covariate such as caption length (BradleyTerryStyle:
+//     style control) and online Elo (OnlineElo);
 //   - uncertainty: the percentile bootstrap (Bootstrap, BootstrapFrom,
 //     Sampler), Hyndman–Fan type-7 quantiles (Quantile), percentile
 //     intervals (CI, PercentileInterval, PercentileIntervals) and the
