@@ -86,7 +86,7 @@ type Throughput struct {
 }
 
 // Estimate is when the campaign's regular tasks will have every rating
-// they want at the current rate.
+// they want at the current rate; only a collecting campaign has one.
 type Estimate struct {
 	Seconds float64   `json:"seconds"`
 	At      time.Time `json:"at"`
@@ -173,7 +173,9 @@ func (p *Progress) Get(ctx context.Context, campaignID int64) (*CampaignProgress
 	out.GoldAccuracy, out.PositionBias, out.Settings, out.Excluded = rep.Gold, rep.PositionBias, rep.Settings, rep.Excluded
 	out.Throughput = throughput(rep.regularTimes, now)
 	out.Complete = out.Tasks.Tasks > 0 && out.Tasks.RatingsRemaining == 0
-	if r := out.Throughput.PerHour; r != nil && !out.Complete && out.Tasks.RatingsRemaining > 0 {
+	// Only a collecting campaign will complete: a draft has not started,
+	// a closed one has ended wherever it stood.
+	if r := out.Throughput.PerHour; r != nil && camp.Status == models.StatusCollecting && !out.Complete && out.Tasks.RatingsRemaining > 0 {
 		secs := float64(out.Tasks.RatingsRemaining) / *r * 3600
 		out.Estimate = &Estimate{Seconds: math.Round(secs), At: now.Add(time.Duration(secs * float64(time.Second))).Truncate(time.Second)}
 	}

@@ -193,8 +193,8 @@ func TestProgress(t *testing.T) {
 		if err := progress.DecideSetAside(f.ctx, f.lead.ID, f.camp.ID, r[5], annotation.SetAsidePutBack); !errors.Is(err, annotation.ErrConflict) {
 			t.Errorf("put back in a closed campaign: %v", err)
 		}
-		if p := get(); p.Status != models.StatusClosed || p.Tasks.SetAside != 1 {
-			t.Errorf("closed campaign progress %+v", p.Tasks)
+		if p := get(); p.Status != models.StatusClosed || p.Tasks.SetAside != 1 || p.Estimate != nil {
+			t.Errorf("closed campaign progress %+v, estimate %+v", p.Tasks, p.Estimate)
 		}
 		if _, err := progress.Get(f.ctx, 999); !errors.Is(err, annotation.ErrNotFound) {
 			t.Errorf("missing campaign: %v", err)

@@ -392,7 +392,8 @@ func goldTask(ctx context.Context, tx *models.Store, camp *models.Campaign, acto
 	if wanted < 1 || wanted > MaxRatingsPerItem {
 		ps.Add("ratings_wanted", "%d: want 1 to %d annotators (0: the thresholds' ratings_per_item)", in.RatingsWanted, MaxRatingsPerItem)
 	}
-	task := &models.Task{CampaignID: camp.ID, ImageID: in.ImageID, IsGold: true, RatingsWanted: wanted, Seed: seed}
+	task := &models.Task{CampaignID: camp.ID, ImageID: in.ImageID, IsGold: true, RatingsWanted: wanted, Seed: seed,
+		Origin: models.OriginLeadGold}
 	author := map[string]any{"author_id": actorPtr(actorID)}
 	if camp.Mode == models.ModePairwise {
 		for _, f := range [][2]string{{"text", in.Text}, {"expect", in.Expect}, {"criterion", in.Criterion}} {

@@ -30,7 +30,8 @@ type TaskProgress struct {
 }
 
 // CampaignTaskProgress returns the progress of the campaign's regular and
-// gold tasks; a lease is live when it expires after now.
+// gold tasks; a lease is live when it expires after now. Imported tasks
+// (migration 0007) are no work of this campaign's queue: left out.
 func (s *Store) CampaignTaskProgress(ctx context.Context, campaignID int64, now time.Time) (regular, gold TaskProgress, err error) {
 	var rows []struct {
 		IsGold bool
@@ -46,7 +47,7 @@ func (s *Store) CampaignTaskProgress(ctx context.Context, campaignID int64, now 
 		COALESCE(sum(CASE WHEN t.set_aside_at IS NULL THEN t.ratings_wanted ELSE 0 END), 0) AS ratings_wanted,
 		COALESCE(sum(t.ratings_done), 0) AS ratings_done,
 		COALESCE(sum(CASE WHEN t.set_aside_at IS NULL THEN t.ratings_wanted - t.ratings_done ELSE 0 END), 0) AS ratings_remaining
-		FROM tasks t WHERE t.campaign_id = ? GROUP BY t.is_gold`, now.UTC(), campaignID).Scan(&rows).Error
+		FROM tasks t WHERE t.campaign_id = ? AND t.origin <> ? GROUP BY t.is_gold`, now.UTC(), campaignID, OriginImported).Scan(&rows).Error
 	if err != nil {
 		return regular, gold, wrap(err, "task progress of campaign %d", campaignID)
 	}

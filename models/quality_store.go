@@ -149,13 +149,15 @@ func scanQualityRating(r *sql.Rows, q *QualityRating) error {
 	return nil
 }
 
-// EachCampaignRating calls fn for every rating of the campaign's tasks,
-// streaming them by annotator and then in the order they were submitted
-// (created_at, then ID). An error from fn stops the walk and is returned
-// as is.
+// EachCampaignRating calls fn for every rating of the campaign's tasks
+// given by its annotators, streaming them by annotator and then in the
+// order they were submitted (created_at, then ID). Imported ratings
+// (migration 0007) have no capeval annotator and are not walked: the
+// quality checks judge the work done here. An error from fn stops the walk
+// and is returned as is.
 func (s *Store) EachCampaignRating(ctx context.Context, campaignID int64, fn func(QualityRating) error) error {
 	rows, err := s.conn(ctx).Raw(`SELECT `+qualityRatingColumns+` FROM ratings r JOIN tasks t ON t.id = r.task_id
-		WHERE t.campaign_id = ? ORDER BY r.annotator_id, r.created_at, r.id`, campaignID).Rows()
+		WHERE t.campaign_id = ? AND r.annotator_id IS NOT NULL ORDER BY r.annotator_id, r.created_at, r.id`, campaignID).Rows()
 	return wrapRead(eachRow(rows, err, fn, scanQualityRating), "ratings of campaign %d", campaignID)
 }
 

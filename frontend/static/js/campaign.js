@@ -11,6 +11,7 @@ import * as fmt from './format.js';
 import { initImport } from './campaign-import.js';
 import { initAutoeval } from './campaign-autoeval.js';
 import { initSelection } from './campaign-selection.js';
+import { confirmClose, initProgress } from './campaign-progress.js';
 
 await shell();
 const id = Number(window.location.pathname.split('/').pop());
@@ -123,6 +124,7 @@ settings.addEventListener('submit', async (event) => {
     showStatus(settings, 'Nothing to save: the settings are unchanged.', true);
     return;
   }
+  if (patch.status === 'closed' && !(await confirmClose(campaign.name))) return;
   await busy(settings, async () => {
     try {
       campaign = await api('PATCH', base, patch);
@@ -134,7 +136,7 @@ settings.addEventListener('submit', async (event) => {
     renderHeader();
     fillSettings();
     showStatus(settings, 'Settings saved.', true);
-    changed({ campaign: true });
+    changed({ campaign: true, status: patch.status !== undefined });
   });
 });
 
@@ -208,7 +210,7 @@ document.addEventListener('campaign:changed', async (event) => {
   // Counts and the audit log change with nearly everything; reload both.
   if (!what.campaign) {
     const c = await loadCampaign();
-    if (c && what.thresholds) fillSettings();
+    if (c && (what.thresholds || what.status)) fillSettings();
   }
   loadAudit();
 });
@@ -219,6 +221,7 @@ if (await loadCampaign()) {
   initImport(ctx);
   initAutoeval(ctx);
   initSelection(ctx);
+  initProgress(ctx);
   loadAudit();
   // A link to a section (#selection) lands after the page is built.
   if (window.location.hash) document.querySelector(window.location.hash)?.scrollIntoView();

@@ -48,7 +48,7 @@ function table(campaigns) {
     const tr = el('tr');
     const name = el('th', { scope: 'row' });
     name.append(el('a', { class: 'campaign-name', href: `/lead/campaigns/${encodeURIComponent(c.id)}` }, c.name));
-    if (c.description) name.append(el('span', { class: 'campaign-desc' }, c.description));
+    if (c.description) name.append(el('span', { class: 'campaign-desc', title: c.description }, c.description));
     const st = el('td');
     st.append(el('span', { class: `badge badge-${c.status || 'draft'}` }, c.status || 'draft'));
     tr.append(name, el('td', {}, c.mode || ''), st);
