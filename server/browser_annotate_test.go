@@ -124,7 +124,7 @@ func startAnnotatorApp(t *testing.T) *annotatorFixture {
 	fx.campaigns = annotation.NewCampaigns(app.store, log, annotation.WithThresholdsValidator(annotation.ValidateThresholds))
 	fx.selection = annotation.NewSelection(app.store, fx.campaigns, log)
 	fx.importer = annotation.NewImporter(app.store, images, log)
-	queue := annotation.NewQueue(app.store, images, log, annotation.QueueOptions{})
+	queue := annotation.NewQueue(app.store, images, log, annotation.QueueOptions{LeaseTTL: 15 * time.Second})
 	app.srv = New(app.srv.cfg, app.store, app.accounts, Services{
 		Campaigns: fx.campaigns,
 		Selection: fx.selection,
@@ -285,8 +285,9 @@ func TestBrowserAnnotatorRates(t *testing.T) {
 	likert := fx.collectingCampaign("Shapes: rate each caption", models.ModeLikert,
 		`{"top_k":2,"images":{"count":5},"seed":3,"ratings_per_item":2,"gold_rate":0.2}`, instructions)
 	pairs := fx.collectingCampaign("Shapes: which caption is better", models.ModePairwise,
-		`{"top_k":2,"images":{"count":6},"seed":5,"ratings_per_item":1,"gold_rate":0.2}`, "Pick the caption a careful person would write.")
+		`{"top_k":2,"images":{"count":2},"seed":5,"ratings_per_item":1,"gold_rate":0.2}`, "Pick the caption a careful person would write.")
 	ann := app.users[models.RoleAnnotator]
+	outboxLen := fmt.Sprintf(`String(JSON.parse(sessionStorage.getItem('capeval.rate.%d.outbox') || '[]').length)`, ann.ID)
 
 	b.open("/annotate")
 	b.login("annotator@example.com", testPassword)
@@ -329,11 +330,28 @@ func TestBrowserAnnotatorRates(t *testing.T) {
 		for j, key := range k {
 			w.answers[criteria[j]], _ = strconv.Atoi(key)
 		}
-		if i == 0 {
+		switch i {
+		case 0:
 			b.key(k[0], k[1])
 			b.shot("annotate-3-likert")
 			b.key(k[2:]...)
-		} else {
+		case 4:
+			// Half rated, then the page reloads: the same task comes back
+			// with what was typed, focus on the next criterion.
+			b.key(k[0], k[1])
+			b.waitEval(outboxLen, "0")
+			b.open(fmt.Sprintf("/annotate?campaign=%d", likert.ID))
+			if got := b.shownTask(0); got != id {
+				t.Fatalf("after a reload task %d is on screen, want %d", got, id)
+			}
+			if got := b.eval(`[...document.querySelectorAll('#rate-criteria input:checked')].map(i => i.name + '=' + i.value).join(' ')`); got != "c-precision=2 c-recall=4" {
+				t.Errorf("after a reload the task shows %q, want what was typed: c-precision=2 c-recall=4", got)
+			}
+			if got := b.focused(); got != "c-fluency=1" {
+				t.Errorf("after a reload focus is on %q, want the first criterion not rated", got)
+			}
+			b.key(k[2:]...)
+		default:
 			b.key(k...)
 		}
 		if i == 1 {
@@ -376,7 +394,7 @@ func TestBrowserAnnotatorRates(t *testing.T) {
 			prev = id
 		}
 	}
-	b.waitEval(`String(JSON.parse(sessionStorage.getItem('capeval.rate.`+strconv.FormatInt(ann.ID, 10)+`.outbox') || '[]').length)`, "0")
+	b.waitEval(outboxLen, "0")
 
 	// S: skip the sixth task for a reason of one's own.
 	skipped := b.shownTask(prev)
@@ -429,6 +447,16 @@ func TestBrowserAnnotatorRates(t *testing.T) {
 	b.shot("annotate-9-likert-tablet")
 	b.phoneFits("annotate-likert")
 
+	// While the page is open its leases are renewed: the fixture's 15 s
+	// lease gets a heartbeat every 5 s.
+	deadline := time.Now().Add(20 * time.Second)
+	for !regexp.MustCompile(`POST /api/v1/tasks/\d+/heartbeat \(cookie …[^)]*\) -> 200`).MatchString(b.requests.String()) {
+		if time.Now().After(deadline) {
+			t.Fatal("no lease heartbeat in 20 s")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
 	// Three pairwise tasks: B, A, X (both bad).
 	b.open(fmt.Sprintf("/annotate?campaign=%d", pairs.ID))
 	b.waitText("#rate-intro", "careful person")
@@ -451,11 +479,27 @@ func TestBrowserAnnotatorRates(t *testing.T) {
 		if got := b.focused(); got != "rate-submit" {
 			t.Errorf("after %s focus is on %q, want Submit", k, got)
 		}
+		if i == 2 {
+			b.phoneFits("annotate-pairwise")
+		}
 		b.key(kb.Enter)
 	}
-	b.phoneFits("annotate-pairwise")
-	b.waitEval(`String(JSON.parse(sessionStorage.getItem('capeval.rate.`+strconv.FormatInt(ann.ID, 10)+`.outbox') || '[]').length)`, "0")
+	// The campaign holds three tasks (two pairs and a gold one): done.
+	b.waitShown("rate-wait", "All done for now")
+	if got := b.focused(); got != "A" {
+		t.Errorf("focus on the done screen is on %q, want the link back", got)
+	}
+	b.shot("annotate-11-done")
+	b.waitEval(outboxLen, "0")
+	b.key(kb.Enter)
+	b.waitShown("queue", pairs.Name)
+	if got := b.text("#rate-campaigns"); !strings.Contains(got, "You rated 3 (3 today); 0 left for you.") ||
+		!strings.Contains(got, "You rated 6 (6 today)") || !strings.Contains(got, "Nothing left for you to rate here") {
+		t.Errorf("the list after rating says %q, want the counts of what was rated", got)
+	}
+	b.screenshot("annotate-12-campaigns-after")
 	b.checkConsole()
+
 
 	// The database holds exactly what was entered.
 	ratedLikert, skips := 0, 0
