@@ -500,7 +500,6 @@ func TestBrowserAnnotatorRates(t *testing.T) {
 	b.screenshot("annotate-12-campaigns-after")
 	b.checkConsole()
 
-
 	// The database holds exactly what was entered.
 	ratedLikert, skips := 0, 0
 	tasks, err := app.store.CampaignTasks(ctx, likert.ID, time.Now())
