@@ -716,7 +716,7 @@ export class Session {
 
   tick() {
     const w = this.revising ? this.revising.watch : this.current && this.current.watch;
-    $('rate-task-time').textContent = clock(w && this.view ? w.ms : 0);
+    $('rate-task-time').textContent = w && this.view ? clock(w.ms) : '–';
     $('rate-session-time').textContent = clock(performance.now() - this.started);
     if (this.current && Math.round(this.current.watch.ms / 1000) % 5 === 0) this.saveDraft();
   }
