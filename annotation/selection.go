@@ -176,7 +176,9 @@ type SelectionCounts struct {
 	IdenticalPairsSkipped int `json:"identical_pairs_skipped"`
 	CaptionsWithoutScores int `json:"captions_without_scores"`
 	RatingsNeeded         int `json:"ratings_needed"`
-	// ExistingTasks are the campaign's tasks now; with Replace, the
+	// ExistingTasks are the campaign's tasks from earlier selections now
+	// (a lead's gold tasks and imported judgments are never replaced and
+	// not counted); with Replace, the
 	// touched ones are kept (KeptTasks) and the others deleted
 	// (ReplacedTasks). AlreadyQueued counts items a kept task stands for
 	// already (the same texts of the same image, whichever captions it

@@ -49,12 +49,16 @@ func (p *plan) applyExisting(ctx context.Context, r selectionReader, replace boo
 	if err != nil {
 		return fmt.Errorf("annotation: selection of campaign %d: %w", p.camp.ID, err)
 	}
-	p.counts.ExistingTasks = len(existing)
-	if len(existing) == 0 {
-		return nil
-	}
 	kept := map[itemKey]*keptItem{}
 	for _, t := range existing {
+		if t.Origin != models.OriginSelection && t.Origin != "" {
+			// A lead's gold task or the task of imported judgments is not
+			// the selection's to replace or count: the queue continues
+			// after it, and nothing else changes.
+			p.basePosition = max(p.basePosition, t.Position+1)
+			continue
+		}
+		p.counts.ExistingTasks++
 		if !t.Touched {
 			p.replaced = append(p.replaced, t.ID)
 			continue
@@ -75,6 +79,9 @@ func (p *plan) applyExisting(ctx context.Context, r selectionReader, replace boo
 		kept[k] = it
 	}
 	p.counts.ReplacedTasks = p.counts.ExistingTasks - p.counts.KeptTasks
+	if p.counts.ExistingTasks == 0 {
+		return nil
+	}
 	if !replace {
 		p.warnings = append(p.warnings, fmt.Sprintf("the campaign has %d tasks: a commit needs replace (which keeps the %d with ratings or a live lease)",
 			p.counts.ExistingTasks, p.counts.KeptTasks))
