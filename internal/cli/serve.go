@@ -12,6 +12,7 @@ import (
 	"capeval/annotation"
 	"capeval/annotation/demo"
 	"capeval/autoeval"
+	"capeval/autoeval/textmetrics"
 	"capeval/models"
 	"capeval/server"
 )
@@ -62,7 +63,8 @@ func serve(ctx context.Context, e *env) error {
 	svc := server.Services{
 		Campaigns: campaigns,
 		Selection: annotation.NewSelection(store, campaigns, log),
-		Import:    annotation.NewImporter(store, images, log),
+		// The leak warning compares texts after the metrics' tokenization.
+		Import: annotation.NewImporter(store, images, log, annotation.WithTokenizer(textmetrics.TokenizeString)),
 	}
 	// The quality checks decide, before each pick of the queue, what an
 	// annotator may get (qualification, daily cap, exclusion).
@@ -70,18 +72,13 @@ func serve(ctx context.Context, e *env) error {
 	svc.Quality, svc.Progress = quality, annotation.NewProgress(store, quality, log)
 	svc.Queue = annotation.NewQueue(store, images, log, annotation.QueueOptions{LeaseTTL: cfg.LeaseTTL, Admitter: quality})
 	// Auto-eval: workers in this process claim the jobs that the API
-	// queues (other processes on the same PostgreSQL may claim them too).
-	scorers := autoeval.Scorers{ImagePath: images.Path}
-	if cfg.CLIPModel != "" {
-		enc, err := autoeval.OpenCLIP(clipOptions(cfg), store, log)
-		if err != nil {
-			return err
-		}
-		defer enc.Close()
-		scorers.CLIP = enc
-	} else {
-		log.Info(autoeval.CLIPUnavailableMessage)
+	// queues (other processes on the same database, `capeval worker`
+	// among them, may claim them too).
+	scorers, closeScorers, err := evalScorers(cfg, store, images, log)
+	if err != nil {
+		return err
 	}
+	defer closeScorers()
 	svc.Jobs = autoeval.NewJobs(store, scorers.CLIP != nil, log)
 	runCtx, stopRunner := context.WithCancel(ctx)
 	runnerDone := make(chan struct{})
