@@ -11,9 +11,9 @@ import (
 )
 
 // Thresholds is the demo campaign's selection: every captioner ranked by
-// CIDEr-D, 12 images each, 2 ratings per item (the two demo annotators),
-// and one gold item in ten.
-const Thresholds = `{"seed": 20261125, "rank": {"metric": "CIDEr"}, "top_k": 0, "images": {"count": 12, "sampling": "stratified", "tag_prefix": "count:"}, "ratings_per_item": 2, "gold_rate": 0.1}`
+// CIDEr-D, 12 images each, 6 ratings per item (the four simulated
+// annotators and the two demo annotators), and one gold item in ten.
+const Thresholds = `{"seed": 20261125, "rank": {"metric": "CIDEr"}, "top_k": 0, "images": {"count": 12, "sampling": "stratified", "tag_prefix": "count:"}, "ratings_per_item": 6, "gold_rate": 0.1}`
 
 // Instructions are what the demo's annotators read before their first
 // task.
@@ -22,8 +22,9 @@ const Instructions = "Each picture shows a few coloured shapes on a plain backgr
 	"mentioned, and does it read well? Press ? at any time for the keys."
 
 // Quality are the demo campaign's quality settings: a few signals for the
-// lead's view, no qualification, so that the annotators start at once.
-var Quality = annotation.QualitySettings{MinAccuracy: 0.6, MinGoldAnswers: 3, MinSeconds: 1.5, StraightLineWindow: 8}
+// lead's view, no qualification, so that the annotators start at once; a
+// flagged annotator's ratings are left out (the careless simulated one).
+var Quality = annotation.QualitySettings{MinAccuracy: 0.6, MinGoldAnswers: 3, ExcludeFlagged: true, MinSeconds: 1.5, StraightLineWindow: 8}
 
 // CollectOptions are what Collect needs besides the database.
 type CollectOptions struct {
@@ -37,7 +38,8 @@ type CollectOptions struct {
 // Collect makes the loaded demo campaign ready to rate: its text metrics
 // computed, its queue committed with Thresholds and Quality, its
 // instructions set and its status collecting, each step through the
-// services a lead's request goes through (audited as the demo lead's). It
+// services a lead's request goes through (audited as the demo lead's), and
+// the simulated annotators' ratings given through the queue (simulate.go). It
 // acts only on the demo campaign still as Load left it (a draft without
 // tasks), so it finishes a first start that was interrupted and leaves a
 // demo the lead has changed alone; it returns whether it acted.
@@ -76,13 +78,18 @@ func Collect(ctx context.Context, store *models.Store, opts CollectOptions) (boo
 	if err != nil {
 		return false, fmt.Errorf("demo: commit the queue: %w", err)
 	}
-	if _, err := annotation.NewQuality(store, log).SetSettings(ctx, lead.ID, c.ID, Quality); err != nil {
+	quality := annotation.NewQuality(store, log)
+	if _, err := quality.SetSettings(ctx, lead.ID, c.ID, Quality); err != nil {
 		return false, fmt.Errorf("demo: quality settings: %w", err)
 	}
 	collecting, instructions := models.StatusCollecting, Instructions
 	if _, err := campaigns.Update(ctx, lead.ID, c.ID, annotation.CampaignPatch{Status: &collecting, Instructions: &instructions}); err != nil {
 		return false, fmt.Errorf("demo: open the queue: %w", err)
 	}
-	log.Info("demo queue open", "campaign", CampaignName, "tasks", res.Created)
+	rated, err := simulate(ctx, store, c.ID, quality, log)
+	if err != nil {
+		return false, err
+	}
+	log.Info("demo queue open", "campaign", CampaignName, "tasks", res.Created, "simulated_ratings", rated)
 	return true, nil
 }

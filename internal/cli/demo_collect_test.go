@@ -45,7 +45,7 @@ func TestServeOpensTheDemoQueue(t *testing.T) {
 	}
 	lead := login(demo.Accounts[1])
 	code, body := get("/api/v1/campaigns/1", lead)
-	if code != 200 || !strings.Contains(body, `"status":"collecting"`) || !strings.Contains(body, `"ratings_per_item":2`) ||
+	if code != 200 || !strings.Contains(body, `"status":"collecting"`) || !strings.Contains(body, `"ratings_per_item":6`) ||
 		!strings.Contains(body, `"instructions":"Each picture shows`) {
 		t.Fatalf("the demo campaign: %d %s", code, body)
 	}
