@@ -40,6 +40,16 @@ type Config struct {
 	Secret string
 	// TokenTTL is the lifetime of a login token; it goes with Secret.
 	TokenTTL time.Duration
+	// PreviousSecret is a second HMAC key that tokens are verified with,
+	// never signed with, until PreviousUntil: the key being rotated out
+	// (or, in the first step of a rotation across replicas, the key being
+	// rotated in). It needs Secret, differs from it, and has the same
+	// minimum length; PreviousUntil is required with it. Once PreviousUntil
+	// has passed, the key is ignored, so a leaked old key stops working on
+	// a date that does not depend on anyone remembering to remove it.
+	PreviousSecret string
+	// PreviousUntil ends PreviousSecret's grace period.
+	PreviousUntil time.Time
 	// Limits bound password guessing and hashing; zero fields take the
 	// defaults of DefaultLimits.
 	Limits Limits
@@ -70,23 +80,50 @@ func New(store Store, log *slog.Logger, cfg Config) (*Service, error) {
 	if cfg.Secret != "" && cfg.TokenTTL <= 0 {
 		return nil, fmt.Errorf("accounts: token lifetime %s: want a positive duration", cfg.TokenTTL)
 	}
+	if err := checkPrevious(cfg); err != nil {
+		return nil, err
+	}
 	now := cfg.Now
 	if now == nil {
 		now = time.Now
+	}
+	if cfg.PreviousSecret != "" && !now().Before(cfg.PreviousUntil) {
+		log.Warn("accounts: the previous token secret's grace period is over; it is ignored and may be removed",
+			"until", cfg.PreviousUntil.UTC().Format(time.RFC3339))
 	}
 	limits := cfg.Limits.withDefaults()
 	if err := limits.validate(); err != nil {
 		return nil, err
 	}
 	return &Service{
-		store:      store,
-		log:        log,
-		tokens:     tokenIssuer{key: []byte(cfg.Secret), ttl: cfg.TokenTTL, now: now},
+		store: store,
+		log:   log,
+		tokens: tokenIssuer{key: []byte(cfg.Secret), ttl: cfg.TokenTTL, now: now,
+			previous: []byte(cfg.PreviousSecret), previousUntil: cfg.PreviousUntil},
 		limits:     limits,
 		throttle:   newThrottle(limits, now),
 		pool:       newHashPool(limits.HashWorkers, limits.HashQueue),
 		beforeHash: cfg.BeforeHash,
 	}, nil
+}
+
+// checkPrevious checks the previous secret's settings.
+func checkPrevious(cfg Config) error {
+	switch {
+	case cfg.PreviousSecret == "" && !cfg.PreviousUntil.IsZero():
+		return errors.New("accounts: a grace period for the previous token secret, but no previous secret")
+	case cfg.PreviousSecret == "":
+		return nil
+	case cfg.Secret == "":
+		return errors.New("accounts: a previous token secret without a current one")
+	case len(cfg.PreviousSecret) < MinSecretLength:
+		return fmt.Errorf("accounts: previous token secret of %d bytes: want at least %d", len(cfg.PreviousSecret), MinSecretLength)
+	case cfg.PreviousSecret == cfg.Secret:
+		return errors.New("accounts: the previous token secret is the current one")
+	case cfg.PreviousUntil.IsZero():
+		return errors.New("accounts: a previous token secret needs the end of its grace period")
+	}
+	return nil
 }
 
 // Limits returns the limits in force, defaults filled in.

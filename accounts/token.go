@@ -25,11 +25,15 @@ type tokenClaims struct {
 	jwt.RegisteredClaims
 }
 
-// tokenIssuer signs and verifies HS256 login tokens.
+// tokenIssuer signs HS256 login tokens with key and verifies them with key
+// or, before previousUntil, with previous.
 type tokenIssuer struct {
 	key []byte
 	ttl time.Duration
 	now func() time.Time
+	// previous verifies tokens during a secret rotation; it never signs.
+	previous      []byte
+	previousUntil time.Time
 }
 
 func (t *tokenIssuer) issue(userID int64, role models.Role, tokenVersion int64) (string, time.Time, error) {
@@ -56,19 +60,18 @@ func (t *tokenIssuer) issue(userID int64, role models.Role, tokenVersion int64) 
 }
 
 // parse verifies the signature (HS256 only: other algorithms, `none`
-// included, are rejected before the key is used), expiry and issuer.
+// included, are rejected before the key is used), expiry and issuer. A
+// token whose signature does not match the current key is tried with the
+// previous one while its grace period lasts; every other check is the same
+// for both keys.
 func (t *tokenIssuer) parse(raw string) (int64, *tokenClaims, error) {
 	if len(t.key) == 0 {
 		return 0, nil, fmt.Errorf("%w: %w", ErrInvalidToken, ErrNoSecret)
 	}
-	claims := &tokenClaims{}
-	_, err := jwt.ParseWithClaims(raw, claims, func(*jwt.Token) (any, error) { return t.key, nil },
-		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
-		jwt.WithIssuer(tokenIssuerName),
-		jwt.WithExpirationRequired(),
-		jwt.WithIssuedAt(),
-		jwt.WithTimeFunc(t.now),
-	)
+	claims, err := t.parseWith(raw, t.key)
+	if errors.Is(err, jwt.ErrTokenSignatureInvalid) && len(t.previous) > 0 && t.now().Before(t.previousUntil) {
+		claims, err = t.parseWith(raw, t.previous)
+	}
 	if err != nil {
 		return 0, nil, fmt.Errorf("%w: %v", ErrInvalidToken, err)
 	}
@@ -77,6 +80,18 @@ func (t *tokenIssuer) parse(raw string) (int64, *tokenClaims, error) {
 		return 0, nil, fmt.Errorf("%w: subject %q", ErrInvalidToken, claims.Subject)
 	}
 	return userID, claims, nil
+}
+
+func (t *tokenIssuer) parseWith(raw string, key []byte) (*tokenClaims, error) {
+	claims := &tokenClaims{}
+	_, err := jwt.ParseWithClaims(raw, claims, func(*jwt.Token) (any, error) { return key, nil },
+		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		jwt.WithIssuer(tokenIssuerName),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithTimeFunc(t.now),
+	)
+	return claims, err
 }
 
 // Session is a login token with what it stands for.

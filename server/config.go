@@ -21,24 +21,35 @@ import (
 // Config is every setting of capeval, filled from CAPEVAL_* environment
 // variables. Each field has a default; Validate checks them at start-up.
 type Config struct {
-	Addr           string        // CAPEVAL_ADDR
-	DataDir        string        // CAPEVAL_DATA_DIR
-	DB             string        // CAPEVAL_DB; empty means SQLite in DataDir
-	JWTSecret      string        // CAPEVAL_JWT_SECRET or the file named by CAPEVAL_JWT_SECRET_FILE
-	JWTSecretFile  string        // CAPEVAL_JWT_SECRET_FILE
-	TokenTTL       time.Duration // CAPEVAL_TOKEN_TTL
-	LeaseTTL       time.Duration // CAPEVAL_LEASE_TTL
-	LogLevel       string        // CAPEVAL_LOG_LEVEL
-	LogFormat      string        // CAPEVAL_LOG_FORMAT
-	ONNXRuntimeLib string        // CAPEVAL_ONNXRUNTIME_LIB
-	CUDAPlugin     string        // CAPEVAL_CUDA_PLUGIN
-	CLIPModel      string        // CAPEVAL_CLIP_MODEL
-	Device         string        // CAPEVAL_DEVICE
-	Demo           bool          // CAPEVAL_DEMO
-	MaxBodyBytes   int64         // CAPEVAL_MAX_BODY_BYTES
-	SecureCookie   bool          // CAPEVAL_SECURE_COOKIE
-	HFToken        string        // HF_TOKEN: the Hugging Face hub's own variable, for `capeval models pull`
-	HFEndpoint     string        // HF_ENDPOINT: likewise; empty is the public hub
+	Addr          string // CAPEVAL_ADDR
+	DataDir       string // CAPEVAL_DATA_DIR
+	DB            string // CAPEVAL_DB; empty means SQLite in DataDir
+	JWTSecret     string // CAPEVAL_JWT_SECRET or the file named by CAPEVAL_JWT_SECRET_FILE
+	JWTSecretFile string // CAPEVAL_JWT_SECRET_FILE
+	// JWTSecretPrevious verifies (never signs) tokens until
+	// JWTSecretPreviousUntil, for a rotation of the secret
+	// (CAPEVAL_JWT_SECRET_PREVIOUS, CAPEVAL_JWT_SECRET_PREVIOUS_FILE,
+	// CAPEVAL_JWT_SECRET_PREVIOUS_UNTIL).
+	JWTSecretPrevious      string
+	JWTSecretPreviousFile  string
+	JWTSecretPreviousUntil time.Time
+	// MetricsToken is the bearer token /metrics wants from anything but a
+	// loopback client (CAPEVAL_METRICS_TOKEN or CAPEVAL_METRICS_TOKEN_FILE).
+	MetricsToken     string
+	MetricsTokenFile string
+	TokenTTL         time.Duration // CAPEVAL_TOKEN_TTL
+	LeaseTTL         time.Duration // CAPEVAL_LEASE_TTL
+	LogLevel         string        // CAPEVAL_LOG_LEVEL
+	LogFormat        string        // CAPEVAL_LOG_FORMAT
+	ONNXRuntimeLib   string        // CAPEVAL_ONNXRUNTIME_LIB
+	CUDAPlugin       string        // CAPEVAL_CUDA_PLUGIN
+	CLIPModel        string        // CAPEVAL_CLIP_MODEL
+	Device           string        // CAPEVAL_DEVICE
+	Demo             bool          // CAPEVAL_DEMO
+	MaxBodyBytes     int64         // CAPEVAL_MAX_BODY_BYTES
+	SecureCookie     bool          // CAPEVAL_SECURE_COOKIE
+	HFToken          string        // HF_TOKEN: the Hugging Face hub's own variable, for `capeval models pull`
+	HFEndpoint       string        // HF_ENDPOINT: likewise; empty is the public hub
 
 	// TrustedProxies are the addresses whose X-Forwarded-For,
 	// X-Forwarded-Proto and X-Forwarded-Host are believed
@@ -62,6 +73,11 @@ var Settings = []Setting{
 	{"CAPEVAL_DB", "", "database DSN: empty for SQLite at DATA_DIR/capeval.db, sqlite:PATH, or postgres://user:pass@host/db"},
 	{"CAPEVAL_JWT_SECRET", "", "HMAC key for login tokens, at least 32 bytes; empty: generated once into DATA_DIR/jwt-secret"},
 	{"CAPEVAL_JWT_SECRET_FILE", "", "file holding the JWT secret (instead of CAPEVAL_JWT_SECRET)"},
+	{"CAPEVAL_JWT_SECRET_PREVIOUS", "", "a second JWT secret that tokens are verified with, never signed with, until CAPEVAL_JWT_SECRET_PREVIOUS_UNTIL (secret rotation)"},
+	{"CAPEVAL_JWT_SECRET_PREVIOUS_FILE", "", "file holding CAPEVAL_JWT_SECRET_PREVIOUS instead"},
+	{"CAPEVAL_JWT_SECRET_PREVIOUS_UNTIL", "", "end of the previous secret's grace period, an RFC 3339 time (2026-12-01T18:00:00Z); required with it, at most CAPEVAL_TOKEN_TTL plus 7 days ahead"},
+	{"CAPEVAL_METRICS_TOKEN", "", "bearer token for /metrics from other than a loopback client, at least 16 characters; empty: /metrics only on loopback"},
+	{"CAPEVAL_METRICS_TOKEN_FILE", "", "file holding CAPEVAL_METRICS_TOKEN instead"},
 	{"CAPEVAL_TOKEN_TTL", "12h", "lifetime of a login token (Go duration, 1m to 720h)"},
 	{"CAPEVAL_LEASE_TTL", "10m", "how long a task stays an annotator's after they get it or their page's last heartbeat (Go duration, 30s to 24h)"},
 	{"CAPEVAL_LOG_LEVEL", "info", "debug, info, warn or error"},
@@ -148,11 +164,47 @@ func ParseConfig(getenv func(string) string) (Config, error) {
 		}
 		cfg.JWTSecret = secret
 	}
+	cfg.JWTSecretPrevious, cfg.JWTSecretPreviousFile, err = secretSetting(getenv, "CAPEVAL_JWT_SECRET_PREVIOUS")
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if v := strings.TrimSpace(getenv("CAPEVAL_JWT_SECRET_PREVIOUS_UNTIL")); v != "" {
+		if cfg.JWTSecretPreviousUntil, err = time.Parse(time.RFC3339, v); err != nil {
+			errs = append(errs, fmt.Errorf("CAPEVAL_JWT_SECRET_PREVIOUS_UNTIL=%q: want an RFC 3339 time such as 2026-12-01T18:00:00Z", v))
+		}
+	}
+	cfg.MetricsToken, cfg.MetricsTokenFile, err = secretSetting(getenv, "CAPEVAL_METRICS_TOKEN")
+	if err != nil {
+		errs = append(errs, err)
+	}
 	if cfg.TrustedProxies, err = parseTrustedProxies(get("CAPEVAL_TRUSTED_PROXIES")); err != nil {
 		errs = append(errs, err)
 	}
 	return cfg, errors.Join(errs...)
 }
+
+// secretSetting reads the secret env, or the file that env_FILE names
+// (checked like the JWT secret's file), and returns it with the file name.
+func secretSetting(getenv func(string) string, env string) (secret, file string, err error) {
+	secret, file = getenv(env), strings.TrimSpace(getenv(env+"_FILE"))
+	switch {
+	case file == "":
+		return strings.TrimSpace(secret), "", nil
+	case strings.TrimSpace(secret) != "":
+		return "", file, fmt.Errorf("%s and %s_FILE are both set: set one", env, env)
+	}
+	secret, err = readSecretFile(env+"_FILE", file)
+	return secret, file, err
+}
+
+// MinMetricsToken is the shortest CAPEVAL_METRICS_TOKEN accepted.
+const MinMetricsToken = 16
+
+// maxPreviousGrace is how far past a token's lifetime the previous
+// secret's grace period may reach: time to roll the new secret out to
+// every replica. A longer one would keep a leaked old key working for no
+// token's sake.
+const maxPreviousGrace = 7 * 24 * time.Hour
 
 // Validate checks every value and returns one error per wrong setting.
 func (c Config) Validate() error {
@@ -176,6 +228,10 @@ func (c Config) Validate() error {
 	}
 	if c.JWTSecret != "" && len(c.JWTSecret) < 32 {
 		errs = append(errs, fmt.Errorf("CAPEVAL_JWT_SECRET: %d bytes is too short, want at least 32", len(c.JWTSecret)))
+	}
+	errs = append(errs, c.validateRotation(time.Now())...)
+	if c.MetricsToken != "" && len(c.MetricsToken) < MinMetricsToken {
+		errs = append(errs, fmt.Errorf("CAPEVAL_METRICS_TOKEN: %d characters is too short, want at least %d", len(c.MetricsToken), MinMetricsToken))
 	}
 	if c.TokenTTL < time.Minute || c.TokenTTL > 720*time.Hour {
 		errs = append(errs, fmt.Errorf("CAPEVAL_TOKEN_TTL=%s: want between 1m and 720h", c.TokenTTL))
@@ -214,6 +270,35 @@ func (c Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// validateRotation checks the previous secret's settings at time now. A
+// grace period that is over is not an error: the secret is ignored (and
+// the accounts service says so in the log), so a replica restarted with a
+// stale rotation setting still starts.
+func (c Config) validateRotation(now time.Time) []error {
+	var errs []error
+	prev, until := c.JWTSecretPrevious != "", !c.JWTSecretPreviousUntil.IsZero()
+	switch {
+	case prev && !until:
+		errs = append(errs, errors.New("CAPEVAL_JWT_SECRET_PREVIOUS is set without CAPEVAL_JWT_SECRET_PREVIOUS_UNTIL: say until when tokens signed with it are accepted (an RFC 3339 time)"))
+	case until && !prev:
+		errs = append(errs, errors.New("CAPEVAL_JWT_SECRET_PREVIOUS_UNTIL is set without CAPEVAL_JWT_SECRET_PREVIOUS (or its _FILE)"))
+	}
+	if !prev {
+		return errs
+	}
+	if len(c.JWTSecretPrevious) < 32 {
+		errs = append(errs, fmt.Errorf("CAPEVAL_JWT_SECRET_PREVIOUS: %d bytes is too short, want at least 32", len(c.JWTSecretPrevious)))
+	}
+	if c.JWTSecretPrevious == c.JWTSecret {
+		errs = append(errs, errors.New("CAPEVAL_JWT_SECRET_PREVIOUS is the current secret: set CAPEVAL_JWT_SECRET to the new one"))
+	}
+	if limit := now.Add(c.TokenTTL + maxPreviousGrace); until && c.JWTSecretPreviousUntil.After(limit) {
+		errs = append(errs, fmt.Errorf("CAPEVAL_JWT_SECRET_PREVIOUS_UNTIL=%s is more than CAPEVAL_TOKEN_TTL (%s) plus 7 days ahead: no token signed with the previous secret lives that long",
+			c.JWTSecretPreviousUntil.Format(time.RFC3339), c.TokenTTL))
+	}
+	return errs
 }
 
 func validDevice(d string) bool {
@@ -292,6 +377,11 @@ func (c Config) Redacted() [][2]string {
 		{"CAPEVAL_DB", redactDSN(c.DB)},
 		{"CAPEVAL_JWT_SECRET", secret},
 		{"CAPEVAL_JWT_SECRET_FILE", c.JWTSecretFile},
+		{"CAPEVAL_JWT_SECRET_PREVIOUS", redactSet(c.JWTSecretPrevious)},
+		{"CAPEVAL_JWT_SECRET_PREVIOUS_FILE", c.JWTSecretPreviousFile},
+		{"CAPEVAL_JWT_SECRET_PREVIOUS_UNTIL", formatTime(c.JWTSecretPreviousUntil)},
+		{"CAPEVAL_METRICS_TOKEN", redactSet(c.MetricsToken)},
+		{"CAPEVAL_METRICS_TOKEN_FILE", c.MetricsTokenFile},
 		{"CAPEVAL_TOKEN_TTL", c.TokenTTL.String()},
 		{"CAPEVAL_LEASE_TTL", c.LeaseTTL.String()},
 		{"CAPEVAL_LOG_LEVEL", c.LogLevel},
@@ -307,6 +397,13 @@ func (c Config) Redacted() [][2]string {
 		{"HF_TOKEN", redactSet(c.HFToken)},
 		{"HF_ENDPOINT", c.HFEndpoint},
 	}
+}
+
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.Format(time.RFC3339)
 }
 
 // redactSet shows whether a secret is set, not what it is.
@@ -332,10 +429,12 @@ func redactDSN(dsn string) string {
 }
 
 // AccountsConfig is the configuration of the accounts service that this
-// configuration implies: the token secret (call EnsureSecret first) and
-// lifetime; the limits keep their defaults.
+// configuration implies: the token secret (call EnsureSecret first), the
+// previous one of a rotation, and the lifetime; the limits keep their
+// defaults.
 func (c Config) AccountsConfig() accounts.Config {
-	return accounts.Config{Secret: c.JWTSecret, TokenTTL: c.TokenTTL}
+	return accounts.Config{Secret: c.JWTSecret, TokenTTL: c.TokenTTL,
+		PreviousSecret: c.JWTSecretPrevious, PreviousUntil: c.JWTSecretPreviousUntil}
 }
 
 // Loopback reports whether CAPEVAL_ADDR listens on a loopback address

@@ -46,7 +46,7 @@ type action func(ctx context.Context, args []string) error
 
 // commands lists every command in the order of `capeval help`.
 func commands() []*command {
-	return []*command{serveCommand, migrateCommand, userCommand, campaignCommand, importCommand,
+	return []*command{serveCommand, workerCommand, migrateCommand, backupCommand, userCommand, campaignCommand, importCommand,
 		evalCommand, selectCommand, scoreCommand, modelsCommand, configCommand, versionCommand}
 }
 
