@@ -195,9 +195,9 @@ type Interval struct {
 type CriterionAgreement struct {
 	Criterion string      `json:"criterion"`
 	Alpha     AlphaLevels `json:"alpha"`
-	// AlphaLevel is the level AlphaCI is for: ordinal for Likert
-	// criteria (their points are ordered, their distances not known),
-	// nominal for the pairwise choice.
+	// AlphaLevel is the level AlphaCI is for: ordinal (a Likert scale's
+	// points, and the choice's A ≻ tie ≻ B, are ordered, their distances
+	// not known).
 	AlphaLevel string   `json:"alpha_level"`
 	AlphaCI    Interval `json:"alpha_ci"`
 	// FleissKappa is null where it is undefined: items rated by unequal
@@ -299,7 +299,7 @@ type AdjudicationQueues struct {
 }
 
 // AdjudicationItem is one item of an adjudication queue: a task and
-// criterion ("" for a pairwise choice), its consensus and how far apart
+// criterion ("choice" for a pairwise item), its consensus and how far apart
 // its ratings are (Spread: their standard deviation for Likert, 1 − the
 // share of the most common choice for pairwise), or for the metric–human
 // queue the metric whose normalized rank differs most from the humans'
@@ -353,7 +353,12 @@ type Provenance struct {
 	ExcludedAnnotators []int64 `json:"excluded_annotators"`
 	// MetricVersions: the versions of each metric's stored scores.
 	MetricVersions map[string][]string `json:"metric_versions"`
-	CapevalVersion string              `json:"capeval_version"`
+	// CorrelationResamples is how many resamples the human–metric
+	// intervals used (CorrelationResamples at most); LengthUnit how the
+	// style control counted caption length.
+	CorrelationResamples int    `json:"correlation_resamples"`
+	LengthUnit           string `json:"length_unit"`
+	CapevalVersion       string `json:"capeval_version"`
 }
 
 // LeaderboardSettings are the lead's choices for a leaderboard: the
