@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"path"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"capeval/models"
@@ -28,12 +29,11 @@ const (
 	// it is a late rating (accepted while the task can take it), one after
 	// it is refused as for a task never handed out.
 	LeaseRecordKept = 24 * time.Hour
-	// purgeBatch bounds the expired leases one "next" deletes: the cleanup
-	// is lazy, a little per request, never a sweep.
-	purgeBatch = 20
-	// maxPickAttempts bounds how many candidates one "next" tries when
-	// concurrent transactions fill them between the pick and its check.
-	maxPickAttempts = 16
+	// purgeBatch bounds the expired leases one cleanup deletes, and
+	// purgeEvery says how often "next" runs one: the cleanup is lazy, a
+	// little now and then, never a sweep.
+	purgeBatch = 50
+	purgeEvery = 16
 )
 
 // AdmitTasks is which tasks an annotator may be given.
@@ -120,9 +120,15 @@ func DayStart(now time.Time) time.Time {
 }
 
 // QueueStore is what the queue and ratings need from the database. Every
-// change runs in InTx, whose *models.Store the service calls directly.
+// change runs in InGroupTx (a transaction that on SQLite may share its
+// commit with concurrent ones), whose *models.Store the service calls
+// directly.
 type QueueStore interface {
 	InTx(ctx context.Context, fn func(tx *models.Store) error) error
+	InGroupTx(ctx context.Context, fn func(tx *models.Store) error) error
+	CampaignForAnnotator(ctx context.Context, campaignID, annotatorID int64) (*models.QueueCampaign, error)
+	CampaignByID(ctx context.Context, id int64) (*models.Campaign, error)
+	TaskContentByID(ctx context.Context, id int64) (*models.TaskContent, error)
 	AnnotatorCampaigns(ctx context.Context, annotatorID int64, since time.Time) ([]models.AnnotatorCampaign, error)
 	RatingByClientID(ctx context.Context, annotatorID int64, clientID string) (*models.Rating, error)
 	ImageBySHA256(ctx context.Context, sha string, annotatorID int64, anyImage bool) (*models.Image, error)
@@ -148,6 +154,7 @@ type Queue struct {
 	log    *slog.Logger
 	ttl    time.Duration
 	now    func() time.Time
+	calls  atomic.Uint64 // "next" calls, for the lazy cleanup
 	// Admitter is asked before every pick; see Admitter.
 	Admitter Admitter
 }
@@ -206,24 +213,27 @@ type TaskView struct {
 // ErrNotFound; a closed one has nothing left.
 func (q *Queue) Next(ctx context.Context, annotatorID, campaignID, after int64) (*TaskView, string, error) {
 	now := q.clock()
-	var view *TaskView
+	// What does not change under the transaction is read before it, so
+	// that the transaction (on SQLite the database's write lock) is short.
+	camp, err := annotatorCampaign(ctx, q.store, campaignID, annotatorID)
+	if err != nil {
+		return nil, "", wrapErr(err, "next task of campaign %d", campaignID)
+	}
+	if camp.Status == models.StatusClosed {
+		return nil, fmt.Sprintf("campaign %q is closed", camp.Name), nil
+	}
+	var leased *models.Lease
 	var reason string
-	err := q.store.InTx(ctx, func(tx *models.Store) error {
-		camp, err := annotatorCampaign(ctx, tx, campaignID, annotatorID)
-		if err != nil {
-			return err
-		}
-		if camp.Status == models.StatusClosed {
-			reason = fmt.Sprintf("campaign %q is closed", camp.Name)
-			return nil
-		}
+	err = q.store.InGroupTx(ctx, func(tx *models.Store) error {
 		if err := tx.LockAnnotator(ctx, annotatorID); err != nil {
 			return err
 		}
-		if _, err := tx.PurgeExpiredLeases(ctx, now.Add(-LeaseRecordKept), purgeBatch); err != nil {
-			return err
+		if q.calls.Add(1)%purgeEvery == 0 {
+			if _, err := tx.PurgeExpiredLeases(ctx, now.Add(-LeaseRecordKept), purgeBatch); err != nil {
+				return err
+			}
 		}
-		adm, err := q.Admitter.Admit(ctx, tx, AdmissionRequest{AnnotatorID: annotatorID, Campaign: camp, Now: now, After: after})
+		adm, err := q.Admitter.Admit(ctx, tx, AdmissionRequest{AnnotatorID: annotatorID, Campaign: camp, Now: now})
 		if err != nil {
 			return fmt.Errorf("annotation: admission of annotator %d to campaign %d: %w", annotatorID, campaignID, err)
 		}
@@ -256,12 +266,12 @@ func (q *Queue) Next(ctx context.Context, annotatorID, campaignID, after int64) 
 				return err
 			}
 			if ok && (adm.Tasks != AdmitGold || task.IsGold) {
-				expires := now.Add(q.ttl)
-				if err := tx.SetLeaseExpiry(ctx, h.Lease.ID, expires); err != nil {
+				if err := tx.SetLeaseExpiry(ctx, h.Lease.ID, now.Add(q.ttl)); err != nil {
 					return err
 				}
-				view, err = q.view(ctx, tx, camp, task.ID, annotatorID, expires)
-				return err
+				h.Lease.ExpiresAt = now.Add(q.ttl)
+				leased = &h.Lease
+				return nil
 			}
 			// The task cannot be held any more (a late rating filled it):
 			// give it back, keeping the record that it was handed out.
@@ -269,41 +279,30 @@ func (q *Queue) Next(ctx context.Context, annotatorID, campaignID, after int64) 
 				return err
 			}
 		}
-		for range maxPickAttempts {
-			task, err := tx.PickOpenTask(ctx, models.PickQuery{CampaignID: campaignID, AnnotatorID: annotatorID, Now: now,
-				GoldOnly: adm.Tasks == AdmitGold, Exclude: exclude})
-			if errors.Is(err, models.ErrNotFound) {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			// The pick's count of leases may predate a lease committed
-			// since (PostgreSQL); now that the row is locked, count again.
-			ok, err := holdable(ctx, tx, task, nil, now)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				exclude = append(exclude, task.ID)
-				continue
-			}
-			lease, err := tx.TakeLease(ctx, task.ID, annotatorID, now, now.Add(q.ttl))
-			if err != nil {
-				return err
-			}
-			view, err = q.view(ctx, tx, camp, task.ID, annotatorID, lease.ExpiresAt)
+		task, err := tx.PickOpenTask(ctx, models.PickQuery{CampaignID: campaignID, AnnotatorID: annotatorID, Now: now,
+			GoldOnly: adm.Tasks == AdmitGold, Exclude: exclude})
+		if errors.Is(err, models.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
 			return err
 		}
-		return nil
+		leased, err = tx.TakeLease(ctx, task.ID, annotatorID, now, now.Add(q.ttl))
+		return err
 	})
 	if err != nil {
 		return nil, "", wrapErr(err, "next task of campaign %d for annotator %d", campaignID, annotatorID)
 	}
-	if view != nil {
-		q.log.Debug("task leased", "task_id", view.TaskID, "annotator_id", annotatorID, "expires_at", view.LeaseExpiresAt)
+	if leased == nil {
+		return nil, reason, nil
 	}
-	return view, reason, nil
+	// A task's content never changes: it is read after the commit.
+	view, err := q.view(ctx, camp, leased.TaskID, annotatorID, leased.ExpiresAt)
+	if err != nil {
+		return nil, "", wrapErr(err, "next task of campaign %d for annotator %d", campaignID, annotatorID)
+	}
+	q.log.Debug("task leased", "task_id", view.TaskID, "annotator_id", annotatorID, "expires_at", view.LeaseExpiresAt)
+	return view, "", nil
 }
 
 // Heartbeat renews the annotator's lease on the task while its page is
@@ -315,7 +314,7 @@ func (q *Queue) Next(ctx context.Context, annotatorID, campaignID, after int64) 
 func (q *Queue) Heartbeat(ctx context.Context, annotatorID, taskID int64) (time.Time, error) {
 	now := q.clock()
 	var expires time.Time
-	err := q.store.InTx(ctx, func(tx *models.Store) error {
+	err := q.store.InGroupTx(ctx, func(tx *models.Store) error {
 		task, lease, err := handedTask(ctx, tx, taskID, annotatorID)
 		if err != nil {
 			return err
@@ -436,8 +435,8 @@ func (q *Queue) Image(ctx context.Context, viewerID int64, anyImage bool, sha st
 // is collecting or closed; a draft, a campaign not open to them or a
 // missing one is ErrNotFound (the same answer, so that an annotator cannot
 // learn which campaigns exist).
-func annotatorCampaign(ctx context.Context, tx *models.Store, campaignID, annotatorID int64) (*models.Campaign, error) {
-	c, err := tx.CampaignForAnnotator(ctx, campaignID, annotatorID)
+func annotatorCampaign(ctx context.Context, st QueueStore, campaignID, annotatorID int64) (*models.Campaign, error) {
+	c, err := st.CampaignForAnnotator(ctx, campaignID, annotatorID)
 	if errors.Is(err, models.ErrNotFound) || err == nil && (!c.Allowed || c.Status == models.StatusDraft) {
 		return nil, fmt.Errorf("%w: no campaign %d open to you", ErrNotFound, campaignID)
 	}
@@ -498,8 +497,8 @@ func holdable(ctx context.Context, tx *models.Store, task *models.Task, mine *mo
 }
 
 // view builds what the annotator sees of the task.
-func (q *Queue) view(ctx context.Context, tx *models.Store, camp *models.Campaign, taskID, annotatorID int64, expires time.Time) (*TaskView, error) {
-	tc, err := tx.TaskContentByID(ctx, taskID)
+func (q *Queue) view(ctx context.Context, camp *models.Campaign, taskID, annotatorID int64, expires time.Time) (*TaskView, error) {
+	tc, err := q.store.TaskContentByID(ctx, taskID)
 	if err != nil {
 		return nil, err
 	}

@@ -86,43 +86,56 @@ func (q *Queue) Rate(ctx context.Context, annotatorID, taskID int64, in RatingIn
 		return nil, false, err
 	}
 	now := q.clock()
-	err = q.store.InTx(ctx, func(tx *models.Store) error {
-		// The task's lock first: a retry with the same client ID waits for
-		// the first submission and then finds its rating.
-		task, err := tx.LockTask(ctx, taskID)
+	// The answer is checked against the task and its campaign before the
+	// transaction (both read without locks: what a rating depends on does
+	// not change while the task is rated), so that the transaction, on
+	// SQLite the database's write lock, holds only the checks that must be
+	// exact and the writes.
+	notHanded := fmt.Errorf("%w: no task %d handed to you", ErrNotFound, taskID)
+	tc, err := q.store.TaskContentByID(ctx, taskID)
+	if errors.Is(err, models.ErrNotFound) {
+		return nil, false, notHanded
+	}
+	if err != nil {
+		return nil, false, wrapErr(err, "rate task %d", taskID)
+	}
+	camp := &models.Campaign{ID: tc.CampaignID, Name: tc.CampaignName, Mode: tc.Mode, Status: tc.Status, Rubric: tc.Rubric}
+	r := &models.Rating{TaskID: taskID, AnnotatorID: annotatorID, ClientID: in.ClientID, Comment: strings.TrimSpace(in.Comment),
+		DurationMS: in.DurationMS, CreatedAt: now}
+	if err := answerOf(camp, &tc.Task, annotatorID, in, r); err != nil {
+		return nil, false, err
+	}
+	err = q.store.InGroupTx(ctx, func(tx *models.Store) error {
+		st, err := tx.RatingStateOf(ctx, taskID, annotatorID, in.ClientID, now)
 		if errors.Is(err, models.ErrNotFound) {
-			return fmt.Errorf("%w: no task %d handed to you", ErrNotFound, taskID)
+			return notHanded
 		}
 		if err != nil {
 			return err
 		}
-		if first, err := tx.RatingByClientID(ctx, annotatorID, in.ClientID); err == nil {
-			if first.TaskID != taskID {
-				return fmt.Errorf("%w: client_id %q was used for your rating of task %d: send a new one for each rating",
-					ErrConflict, in.ClientID, first.TaskID)
+		switch {
+		case st.ClientRatingID != 0 && st.ClientRatingTask != taskID:
+			return fmt.Errorf("%w: client_id %q was used for your rating of task %d: send a new one for each rating",
+				ErrConflict, in.ClientID, st.ClientRatingTask)
+		case st.ClientRatingID != 0: // a retry: the first rating
+			first, err := tx.RatingByID(ctx, st.ClientRatingID)
+			if err != nil {
+				return err
 			}
 			view = ratingView(first)
 			return nil
-		} else if !errors.Is(err, models.ErrNotFound) {
-			return err
-		}
-		_, lease, err := handedTask(ctx, tx, taskID, annotatorID)
-		if err != nil {
-			return err
-		}
-		camp, err := tx.CampaignByID(ctx, task.CampaignID)
-		if err != nil {
-			return err
-		}
-		r := &models.Rating{TaskID: taskID, AnnotatorID: annotatorID, ClientID: in.ClientID, Comment: strings.TrimSpace(in.Comment),
-			DurationMS: in.DurationMS, Late: !lease.ExpiresAt.After(now), CreatedAt: now}
-		if err := answerOf(camp, task, annotatorID, in, r); err != nil {
-			return err
+		case st.MyRatingID != 0:
+			return fmt.Errorf("%w: you rated task %d already (rating %d)", ErrConflict, taskID, st.MyRatingID)
+		case !st.Handed && st.Skipped:
+			return fmt.Errorf("%w: you skipped task %d", ErrConflict, taskID)
+		case !st.Handed:
+			return notHanded
 		}
 		if camp.Status != models.StatusCollecting {
 			return fmt.Errorf("%w: campaign %q is %s: it takes no more ratings", ErrConflict, camp.Name, camp.Status)
 		}
-		if task.RatingsDone >= task.RatingsWanted {
+		r.Late = !st.Live
+		if st.Task.RatingsDone >= st.Task.RatingsWanted {
 			return fullError(taskID, r.Late)
 		}
 		if err := tx.AddRating(ctx, r); err != nil {
@@ -175,7 +188,7 @@ func (q *Queue) Revise(ctx context.Context, annotatorID, ratingID int64, in Rati
 	}
 	now := q.clock()
 	var view *RatingView
-	err := q.store.InTx(ctx, func(tx *models.Store) error {
+	err := q.store.InGroupTx(ctx, func(tx *models.Store) error {
 		r, err := tx.RatingByID(ctx, ratingID)
 		if errors.Is(err, models.ErrNotFound) || err == nil && r.AnnotatorID != annotatorID {
 			return fmt.Errorf("%w: no rating %d of yours", ErrNotFound, ratingID)
@@ -246,7 +259,7 @@ func (q *Queue) Skip(ctx context.Context, annotatorID, taskID int64, reason stri
 	}
 	k.CreatedAt = q.clock()
 	var setAside bool
-	err := q.store.InTx(ctx, func(tx *models.Store) error {
+	err := q.store.InGroupTx(ctx, func(tx *models.Store) error {
 		if _, err := tx.SkipOf(ctx, taskID, annotatorID); err == nil {
 			return nil
 		} else if !errors.Is(err, models.ErrNotFound) {
