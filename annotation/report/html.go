@@ -34,6 +34,7 @@ func WriteHTML(w io.Writer, lb *annotation.Leaderboard) error {
 		CSS         template.CSS
 		Chart       template.HTML
 		Board       table
+		AllSources  table
 		Style       *table
 		StyleEffect string
 		Scatters    []template.HTML
@@ -44,7 +45,8 @@ func WriteHTML(w io.Writer, lb *annotation.Leaderboard) error {
 		Annotators  table
 		Slices      []slice
 		Provenance  [][2]string
-	}{view: v, LB: lb, CSS: template.CSS(reportCSS), Board: rows(lb.Leaderboard), Provenance: v.provenance()}
+	}{view: v, LB: lb, CSS: template.CSS(reportCSS), Board: rows(lb.Leaderboard), Provenance: v.provenance(),
+		AllSources: table{v.sourcesHeader(), v.sourcesCells(lb.Leaderboard, ident)}}
 	// The SVG is built by this package from escaped text only.
 	data.Chart = template.HTML(LeaderboardSVG(lb.Leaderboard, lb.Provenance.Settings.Level))
 	if sc := lb.StyleControl; sc != nil {
@@ -61,7 +63,7 @@ func WriteHTML(w io.Writer, lb *annotation.Leaderboard) error {
 			fmtCI(c.KendallTauC, 3, "—"), fmtCI(c.KendallTauB, 3, "—"), fmtCI(c.Spearman, 3, "—"), fmtCI(c.Pearson, 3, "—")})
 	}
 	if sw := lb.SuggestedWeights; len(sw.Weights) > 0 {
-		data.Suggested = weightsText(sw.Weights) + ". " + sw.Basis
+		data.Suggested = weightsText(sw.Weights) + " — " + sw.Basis
 	}
 	data.Agreement.Header = agreementHeader
 	for _, c := range lb.Agreement.Criteria {
@@ -139,6 +141,9 @@ var reportTemplate = template.Must(template.New("report").Funcs(template.FuncMap
 <p class="note">Rank as Chatbot Arena ranks: 1 + the number of captioners whose interval lies wholly above this one's; the rank range is what the intervals allow.</p>
 <figure>{{.Chart}}</figure>
 {{template "table" .Board}}
+{{if .Sources}}<h3>Every source</h3>
+<p class="note">Each source's score of each captioner, raw (normalized across the captioners), weighed or not.</p>
+<div class="wide">{{template "table" .AllSources}}</div>{{end}}
 {{with .Style}}<h3>Length-controlled leaderboard</h3>
 <p class="note">Bradley–Terry with caption length as a covariate; length effect {{$.StyleEffect}}.</p>
 {{template "table" .}}{{end}}

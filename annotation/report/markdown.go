@@ -8,11 +8,20 @@ import (
 	"capeval/annotation"
 )
 
-// mdCell makes text safe in a Markdown table cell: pipes, newlines and the
-// characters that would start emphasis or a link are escaped.
+// mdCell makes text safe in a Markdown table cell: pipes, newlines, markup
+// and the characters that would start emphasis, code or a link are escaped
+// (an underscore inside a word emphasizes nothing in CommonMark tables).
 func mdCell(s string) string {
-	r := strings.NewReplacer("\\", "\\\\", "|", "\\|", "\r", " ", "\n", " ", "*", "\\*", "_", "\\_", "`", "\\`", "[", "\\[", "]", "\\]", "<", "&lt;", ">", "&gt;")
+	r := strings.NewReplacer("\\", "\\\\", "|", "\\|", "\r", " ", "\n", " ", "*", "\\*", "`", "\\`", "[", "\\[", "]", "\\]", "<", "&lt;", ">", "&gt;")
 	return r.Replace(s)
+}
+
+func mdCells(cells []string) []string {
+	out := make([]string, len(cells))
+	for i, c := range cells {
+		out[i] = mdCell(c)
+	}
+	return out
 }
 
 // mdTable writes a Markdown table.
@@ -39,10 +48,14 @@ func WriteMarkdown(w io.Writer, lb *annotation.Leaderboard) error {
 		ew.printf("> **Warning:** %s\n\n", mdCell(warn))
 	}
 	ew.str("## Leaderboard\n\n")
-	mdTable(ew, v.rowHeader(), v.rowCells(lb.Leaderboard, mdCell))
+	mdTable(ew, mdCells(v.rowHeader()), v.rowCells(lb.Leaderboard, mdCell))
+	if len(v.Sources) > 0 {
+		ew.str("Every source's score of each captioner, raw (normalized):\n\n")
+		mdTable(ew, mdCells(v.sourcesHeader()), v.sourcesCells(lb.Leaderboard, mdCell))
+	}
 	if sc := lb.StyleControl; sc != nil {
 		ew.printf("## Length-controlled leaderboard\n\nLength effect (per sd of the %s difference, Elo): %s\n\n", mdCell(sc.Unit), fmtCI(sc.LengthCoefficient, 1, "—"))
-		mdTable(ew, v.rowHeader(), v.rowCells(sc.Rows, mdCell))
+		mdTable(ew, mdCells(v.rowHeader()), v.rowCells(sc.Rows, mdCell))
 	}
 	ew.str("## Human–metric agreement\n\n")
 	if len(lb.MetricHumanCorrelation) == 0 {
@@ -56,7 +69,7 @@ func WriteMarkdown(w io.Writer, lb *annotation.Leaderboard) error {
 		mdTable(ew, []string{"metric", "criterion", "level", "n", "Kendall τc", "Kendall τb", "Spearman", "Pearson"}, rows)
 	}
 	if sw := lb.SuggestedWeights; len(sw.Weights) > 0 {
-		ew.printf("Suggested weights (not applied): %s. %s\n\n", mdCell(weightsText(sw.Weights)), mdCell(sw.Basis))
+		ew.printf("Suggested weights (not applied): %s — %s\n\n", mdCell(weightsText(sw.Weights)), mdCell(sw.Basis))
 	}
 	ew.str("## Agreement between annotators\n\n")
 	if len(lb.Agreement.Criteria) == 0 {
@@ -82,7 +95,7 @@ func WriteMarkdown(w io.Writer, lb *annotation.Leaderboard) error {
 		ew.str("## Slices\n\n")
 		for _, s := range lb.Slices {
 			ew.printf("### %s %s (%d images, %d items)\n\n", mdCell(sliceKind(s.Kind)), mdCell(s.Name), s.Images, s.Items)
-			mdTable(ew, v.rowHeader(), v.rowCells(s.Rows, mdCell))
+			mdTable(ew, mdCells(v.rowHeader()), v.rowCells(s.Rows, mdCell))
 		}
 	}
 	ew.str("## Provenance\n\n")

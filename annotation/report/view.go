@@ -13,9 +13,12 @@ import (
 // view is what the Markdown and HTML reports show besides the rows: the
 // settings in words and the sources in column order.
 type view struct {
-	lb        *annotation.Leaderboard
-	Settings  annotation.LeaderboardSettings
+	lb       *annotation.Leaderboard
+	Settings annotation.LeaderboardSettings
+	// Sources are every source of the rows; Weighted those the blend
+	// weighs (the leaderboard tables show those, an appendix all).
 	Sources   []string
+	Weighted  []string
 	Criterion string
 	Weights   string
 	LevelText string
@@ -26,6 +29,11 @@ type view struct {
 func newView(lb *annotation.Leaderboard) *view {
 	s := lb.Provenance.Settings
 	v := &view{lb: lb, Settings: s, Sources: sources(lb), Criterion: s.Criterion, Weights: weightsText(s.Weights), LevelText: levelPercent(s.Level)}
+	for _, src := range v.Sources {
+		if s.Weights[src] != 0 {
+			v.Weighted = append(v.Weighted, src)
+		}
+	}
 	if v.Criterion == "" {
 		v.Criterion = "—"
 	}
@@ -40,21 +48,40 @@ func newView(lb *annotation.Leaderboard) *view {
 
 func (v *view) rowHeader() []string {
 	h := []string{"rank", "rank range", "captioner", "blended [" + v.LevelText + " CI]"}
-	for _, s := range v.Sources {
+	for _, s := range v.Weighted {
 		h = append(h, s+" (normalized)")
 	}
 	return append(h, "items", "note")
 }
 
-// rowCells renders leaderboard rows as cells, text passed through escape.
+// rowCells renders leaderboard rows as cells, text passed through escape:
+// the blend and the sources it weighs.
 func (v *view) rowCells(rows []annotation.LeaderboardRow, escape func(string) string) [][]string {
 	out := make([][]string, 0, len(rows))
 	for _, r := range rows {
 		c := []string{rankText(r), rankRangeText(r), escape(r.Captioner), fmtCI(r.Blended, 3, "—")}
-		for _, s := range v.Sources {
+		for _, s := range v.Weighted {
 			c = append(c, sourceText(r.Scores, s))
 		}
 		out = append(out, append(c, strconv.Itoa(r.Items), escape(r.Note)))
+	}
+	return out
+}
+
+// sourcesHeader and sourcesCells are the table of every source's score of
+// each captioner, weighed or not: what a re-weighting would draw on.
+func (v *view) sourcesHeader() []string {
+	return append([]string{"captioner"}, v.Sources...)
+}
+
+func (v *view) sourcesCells(rows []annotation.LeaderboardRow, escape func(string) string) [][]string {
+	out := make([][]string, 0, len(rows))
+	for _, r := range rows {
+		c := []string{escape(r.Captioner)}
+		for _, s := range v.Sources {
+			c = append(c, sourceText(r.Scores, s))
+		}
+		out = append(out, c)
 	}
 	return out
 }
