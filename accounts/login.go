@@ -24,7 +24,7 @@ func (s *Service) Login(ctx context.Context, email, password, clientIP string) (
 	}
 	tk, err := s.throttle.admit(s.throttle.attemptKeys(email, clientIP))
 	if err != nil {
-		s.log.Warn("login throttled", "email", email, "remote", clientIP, "err", err)
+		s.log.WarnContext(ctx, "login throttled", "email", email, "remote", clientIP, "err", err)
 		return nil, err
 	}
 	u, err := s.store.UserByEmail(ctx, email)
@@ -45,14 +45,14 @@ func (s *Service) Login(ctx context.Context, email, password, clientIP string) (
 	}
 	if u == nil || !ok {
 		tk.fail()
-		s.log.Warn("login failed", "email", email, "remote", clientIP)
+		s.log.WarnContext(ctx, "login failed", "email", email, "remote", clientIP)
 		return nil, ErrInvalidCredentials
 	}
 	tk.succeed()
 	if u.Disabled {
 		return nil, ErrDisabled
 	}
-	s.log.Info("login", "user_id", u.ID, "role", u.Role, "remote", clientIP)
+	s.log.InfoContext(ctx, "login", "user_id", u.ID, "role", u.Role, "remote", clientIP)
 	return s.Issue(u)
 }
 
@@ -70,7 +70,7 @@ func (s *Service) ChangePassword(ctx context.Context, u *models.User, current, n
 	}
 	tk, err := s.throttle.admit(s.throttle.attemptKeys(strings.ToLower(u.Email), clientIP))
 	if err != nil {
-		s.log.Warn("password change throttled", "user_id", u.ID, "remote", clientIP, "err", err)
+		s.log.WarnContext(ctx, "password change throttled", "user_id", u.ID, "remote", clientIP, "err", err)
 		return nil, err
 	}
 	ok, err := s.verify(ctx, u.PasswordHash, current)
@@ -80,7 +80,7 @@ func (s *Service) ChangePassword(ctx context.Context, u *models.User, current, n
 	}
 	if !ok {
 		tk.fail()
-		s.log.Warn("password change: wrong current password", "user_id", u.ID, "remote", clientIP)
+		s.log.WarnContext(ctx, "password change: wrong current password", "user_id", u.ID, "remote", clientIP)
 		return nil, ErrWrongPassword
 	}
 	tk.succeed()
@@ -95,6 +95,6 @@ func (s *Service) ChangePassword(ctx context.Context, u *models.User, current, n
 	if err != nil {
 		return nil, fmt.Errorf("accounts: %w", err)
 	}
-	s.log.Info("password changed", "user_id", u.ID)
+	s.log.InfoContext(ctx, "password changed", "user_id", u.ID)
 	return s.Issue(fresh)
 }

@@ -58,7 +58,7 @@ func (s *Service) Create(ctx context.Context, in NewUser) (*models.User, error) 
 		}
 		return nil, fmt.Errorf("accounts: create %s: %w", u.Email, err)
 	}
-	s.log.Info("user created", "user_id", u.ID, "role", u.Role)
+	s.log.InfoContext(ctx, "user created", "user_id", u.ID, "role", u.Role)
 	return u, nil
 }
 
@@ -100,7 +100,7 @@ func (s *Service) SetDisabled(ctx context.Context, actorID, id int64, disabled b
 	if err != nil {
 		return nil, fmt.Errorf("accounts: %w", err)
 	}
-	s.log.Info("user updated", "user_id", id, "disabled", disabled, "by", actorID)
+	s.log.InfoContext(ctx, "user updated", "user_id", id, "disabled", disabled, "by", actorID)
 	return u, nil
 }
 
@@ -120,7 +120,7 @@ func (s *Service) SetPassword(ctx context.Context, id int64, password string) er
 		}
 		return fmt.Errorf("accounts: set password of user %d: %w", id, err)
 	}
-	s.log.Info("password set", "user_id", id)
+	s.log.InfoContext(ctx, "password set", "user_id", id)
 	return nil
 }
 

@@ -326,14 +326,15 @@ func parseLevel(s string) (slog.Level, error) {
 	return 0, fmt.Errorf("CAPEVAL_LOG_LEVEL=%q: want debug, info, warn or error", s)
 }
 
-// NewLogger returns the slog logger the configuration asks for.
+// NewLogger returns the slog logger the configuration asks for. A line
+// logged with a request's context carries the request's id (request_id).
 func (c Config) NewLogger(w io.Writer) *slog.Logger {
 	level, _ := parseLevel(c.LogLevel)
 	opts := &slog.HandlerOptions{Level: level}
 	if c.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		return slog.New(requestIDHandler{slog.NewJSONHandler(w, opts)})
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(requestIDHandler{slog.NewTextHandler(w, opts)})
 }
 
 // EnsureSecret fills an empty JWTSecret from DATA_DIR/jwt-secret, creating

@@ -14,6 +14,8 @@ import (
 func (s *Server) routes() {
 	e := s.echo
 	e.Use(middleware.RequestID())
+	e.Use(withRequestID)
+	e.Use(s.observe)
 	e.Use(s.requestLogger)
 	e.Use(middleware.Recover())
 	e.Use(s.securityHeaders)
@@ -22,6 +24,7 @@ func (s *Server) routes() {
 
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
+	e.GET("/metrics", s.getMetrics) // loopback or CAPEVAL_METRICS_TOKEN (metrics.go)
 	e.StaticFS("/static", frontend.Static)
 	e.GET("/favicon.ico", func(c echo.Context) error { return c.NoContent(http.StatusNoContent) })
 
@@ -45,7 +48,7 @@ func (s *Server) routes() {
 	anyone.GET("/annotator/campaigns", s.listAnnotatorCampaigns)
 	anyone.GET("/queue/next", s.nextTask)
 	anyone.POST("/tasks/:id/heartbeat", s.heartbeatTask)
-	anyone.POST("/tasks/:id/ratings", s.createRating)
+	anyone.POST("/tasks/:id/ratings", s.createRating, s.countRating)
 	anyone.POST("/tasks/:id/skip", s.skipTask)
 	anyone.PUT("/ratings/:id", s.reviseRating)
 	anyone.GET("/images/:sha256", s.getImage)

@@ -52,6 +52,7 @@ type Server struct {
 	svc      Services
 	log      *slog.Logger
 	echo     *echo.Echo
+	metrics  *metrics
 }
 
 // New builds the echo app with every route registered. Every request
@@ -65,6 +66,7 @@ func New(cfg Config, store Store, accounts AccountService, svc Services, log *sl
 		svc:      svc,
 		log:      log,
 		echo:     echo.New(),
+		metrics:  newMetrics(store, log),
 	}
 	s.echo.HideBanner = true
 	s.echo.HidePort = true

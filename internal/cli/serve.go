@@ -86,7 +86,11 @@ func serve(ctx context.Context, e *env) error {
 		defer close(runnerDone)
 		autoeval.NewRunner(store, scorers, log).Run(runCtx, evalWorkers)
 	}()
-	err = server.New(cfg, store, acc, svc, log).Serve(ctx, ln)
+	srv := server.New(cfg, store, acc, svc, log)
+	if scorers.CLIP != nil {
+		srv.SetEvalDevice(scorers.CLIP.Provider())
+	}
+	err = srv.Serve(ctx, ln)
 	stopRunner()
 	<-runnerDone // the workers hand their jobs back before the store closes
 	return err
