@@ -140,8 +140,9 @@ func computeAgreement(v *judgedView, rep *QualityReport, resamples int, seed int
 	sets := make([]*unitSet, len(j.criteria))
 	for c := range j.criteria {
 		sets[c] = newUnitSet(v, c)
-		out.Criteria = append(out.Criteria, criterionAgreement(v, sets[c], resamples, seed, level, workers))
+		out.Criteria = append(out.Criteria, criterionAgreement(v, sets[c]))
 	}
+	alphaIntervals(v, sets, out.Criteria, resamples, seed, level, workers)
 	quality := map[int64]AnnotatorQuality{}
 	if rep != nil {
 		for _, a := range rep.Annotators {
@@ -189,10 +190,10 @@ func boolInt(b bool) int {
 	return 0
 }
 
-func criterionAgreement(v *judgedView, u *unitSet, resamples int, seed int64, level float64, workers int) CriterionAgreement {
+func criterionAgreement(v *judgedView, u *unitSet) CriterionAgreement {
 	j := v.j
 	ca := CriterionAgreement{Criterion: j.criteria[u.crit], AlphaLevel: dashboardLevel.String(),
-		AlphaCI: Interval{Level: level, Low: NaN(), High: NaN()}, FleissKappa: NaN(), Items: len(u.vals)}
+		AlphaCI: Interval{Low: NaN(), High: NaN()}, FleissKappa: NaN(), Items: len(u.vals)}
 	annSet := map[int32]bool{}
 	for k := range u.vals {
 		ca.Ratings += len(u.vals[k])
@@ -205,34 +206,6 @@ func criterionAgreement(v *judgedView, u *unitSet, resamples int, seed int64, le
 		Nominal:  Number(alphaOf(u.domain, u.pats, u.count, nil, agreement.Nominal)),
 		Ordinal:  Number(alphaOf(u.domain, u.pats, u.count, nil, agreement.Ordinal)),
 		Interval: Number(alphaOf(u.domain, u.pats, u.count, nil, agreement.Interval)),
-	}
-	// The interval over items: a replicate draws the pairable units with
-	// replacement and counts them by pattern.
-	var pairable []int32
-	for _, p := range u.pattern {
-		if p >= 0 {
-			pairable = append(pairable, p)
-		}
-	}
-	if len(pairable) > 0 && resamples > 1 && ca.Alpha.Ordinal.Valid() {
-		reps, err := replicates(resamples, workers, 1, func() func(r int, out []float64) error {
-			var idx []int
-			w := make([]float64, len(u.pats))
-			return func(r int, out []float64) error {
-				idx = agreement.NewSampler(seed, uint64(r)).Resample(idx, len(pairable))
-				clear(w)
-				for _, k := range idx {
-					w[pairable[k]]++
-				}
-				out[0] = alphaOf(u.domain, u.pats, w, nil, dashboardLevel)
-				return nil
-			}
-		})
-		if err == nil {
-			if ci, err := agreement.PercentileInterval(column(reps, 0), level); err == nil {
-				ca.AlphaCI.Low, ca.AlphaCI.High = Number(ci.Low), Number(ci.High)
-			}
-		}
 	}
 	// Fleiss' kappa: the pairable items, on the scale's points; undefined
 	// (null) when they have unequal numbers of ratings or a value off the
@@ -262,6 +235,84 @@ func criterionAgreement(v *judgedView, u *unitSet, resamples int, seed int64, le
 	}
 	ca.Kappa = kappaMatrix(v, u, annSet)
 	return ca
+}
+
+// alphaIntervals sets each criterion's alpha interval from one bootstrap
+// over the items: a replicate draws, with replacement, the items pairable
+// in any criterion (two or more values), and each criterion's alpha is
+// computed on the drawn items' patterns (an item not pairable in that
+// criterion adds nothing). One set of draws serves every criterion: they
+// are ratings of the same items.
+func alphaIntervals(v *judgedView, sets []*unitSet, out []CriterionAgreement, resamples int, seed int64, level float64, workers int) {
+	for c := range out {
+		out[c].AlphaCI.Level = level
+	}
+	// pattern[c][k]: criterion c's pattern of drawable item k (−1: none).
+	unitOf := make([]map[int32]int32, len(sets))
+	items := map[int32]bool{}
+	for c, u := range sets {
+		unitOf[c] = map[int32]int32{}
+		for k, it := range u.items {
+			if u.pattern[k] >= 0 {
+				unitOf[c][it] = u.pattern[k]
+				items[it] = true
+			}
+		}
+	}
+	drawable := make([]int32, 0, len(items))
+	for it := range items {
+		drawable = append(drawable, it)
+	}
+	slices.Sort(drawable)
+	if len(drawable) == 0 || resamples < 2 {
+		return
+	}
+	pattern := make([][]int32, len(sets))
+	for c := range sets {
+		pattern[c] = make([]int32, len(drawable))
+		for k, it := range drawable {
+			p, ok := unitOf[c][it]
+			if !ok {
+				p = -1
+			}
+			pattern[c][k] = p
+		}
+	}
+	reps, err := replicates(resamples, workers, len(sets), func() func(r int, out []float64) error {
+		var idx []int
+		w := make([][]float64, len(sets))
+		for c, u := range sets {
+			w[c] = make([]float64, len(u.pats))
+		}
+		return func(r int, row []float64) error {
+			idx = agreement.NewSampler(seed, uint64(r)).Resample(idx, len(drawable))
+			for c := range sets {
+				clear(w[c])
+			}
+			for _, k := range idx {
+				for c := range sets {
+					if p := pattern[c][k]; p >= 0 {
+						w[c][p]++
+					}
+				}
+			}
+			for c, u := range sets {
+				row[c] = math.NaN()
+				if out[c].Alpha.Ordinal.Valid() {
+					row[c] = alphaOf(u.domain, u.pats, w[c], nil, dashboardLevel)
+				}
+			}
+			return nil
+		}
+	})
+	if err != nil {
+		return
+	}
+	for c := range sets {
+		if ci, err := agreement.PercentileInterval(column(reps, c), level); err == nil {
+			out[c].AlphaCI.Low, out[c].AlphaCI.High = Number(ci.Low), Number(ci.High)
+		}
+	}
 }
 
 // kappaMatrix is the Cohen kappa matrix between the annotators of the

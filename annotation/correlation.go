@@ -123,26 +123,40 @@ func (b *board) correlations(res *boardResult, resamples int, maxQueue int) ([]C
 	width := nm * 8
 	var cis []agreement.CI
 	if nm > 0 && len(b.imgs) > 0 && resamples > 1 {
+		prepared := make([]*agreement.Paired, nm)
+		for m := range nm {
+			var err error
+			if prepared[m], err = agreement.NewPaired(pairs[m].x, pairs[m].y); err != nil {
+				return nil, nil, err
+			}
+		}
 		reps, err := replicates(resamples, b.workers, width, func() func(r int, out []float64) error {
 			rs := &resampler{}
-			var xs, ys []float64
+			counts := make([]float64, len(b.imgs))
+			var w []float64
 			return func(r int, out []float64) error {
 				rs.s = agreement.NewSampler(s.Seed, uint64(r))
 				e, err := b.evaluate(rs, nil)
 				if err != nil {
 					return err
 				}
+				clear(counts)
+				for _, k := range rs.imgIdx {
+					counts[k]++
+				}
 				for m := range nm {
-					xs, ys = xs[:0], ys[:0]
-					for _, k := range rs.imgIdx {
-						for _, q := range pairs[m].byImg[k] {
-							xs, ys = append(xs, pairs[m].x[q]), append(ys, pairs[m].y[q])
-						}
+					// A pair counts as often as its image was drawn.
+					w = w[:0]
+					for _, k := range pairs[m].img {
+						w = append(w, counts[k])
 					}
-					c := coefficients(xs, ys)
-					copy(out[m*8:], c[:])
+					pc, err := prepared[m].Correlations(w)
+					if err != nil {
+						return err
+					}
+					copy(out[m*8:], []float64{pc.Pearson, pc.Spearman, pc.TauB, pc.TauC})
 					cx, cy := capXY(e.raw[1+m], e.raw[0])
-					c = coefficients(cx, cy)
+					c := coefficients(cx, cy)
 					copy(out[m*8+4:], c[:])
 				}
 				return nil

@@ -2,6 +2,7 @@ package annotation
 
 import (
 	"cmp"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -47,10 +48,14 @@ type board struct {
 	// a value of the criterion (Likert) or a battle (pairwise).
 	imgs     []int32
 	imgItems [][]int32
-	// itemVals[i]: the values the item's consensus averages (kept, with a
-	// value of the criterion); fixed[i]: the lead's value, if any.
-	itemVals map[int32][]float64
-	fixed    map[int32]float64
+	// vals[vStart[i]:vEnd[i]]: the values item i's consensus averages
+	// (kept, with a value of the criterion); fixed[i]: the lead's value,
+	// where isFixed[i]. Slices by item index, not maps: the bootstrap reads
+	// them 250 million times.
+	vStart, vEnd []int32
+	vals         []float64
+	fixed        []float64
+	isFixed      []bool
 	// metrics: mv[m][k*nc + c] is captioner c's score on image k (NaN:
 	// none).
 	metrics []string
@@ -59,38 +64,73 @@ type board struct {
 	// standardized length difference of each item's pair.
 	players  []int
 	playerOf []int // captioner → index in players, −1
-	lengthD  map[int32]float64
+	lengthD  []float64
 	workers  int
+	// The replicates' hot path (Likert): the items of board image k are
+	// hot[hotStart[k]:hotStart[k+1]], so that a replicate reads memory in
+	// order within each drawn image. An item of up to maxPattern values
+	// has a table pattern: the ordered tuple of its values, shared by
+	// every item with the same tuple (a Likert scale has few), whose
+	// resampled consensus for each of the k^k draws is precomputed, so
+	// that one draw and one lookup in a table that fits the cache replace
+	// k multiplications over scattered memory.
+	hot      []hotItem
+	hotStart []int32
+	hotVals  []float64
+	hotV0    map[int32]int32   // hot index → first value, for items off the table
+	multi    map[int32][]int32 // hot index → captioners, for shared texts
+	patRes   []float64
 }
+
+// hotItem is one item of the replicates' hot path, 8 bytes: off is the
+// first of its pattern's k^k results in patRes (−1: no pattern, its values
+// at hotVals[hotV0[q]:][:n]; −2: a lead's fixed value at hotVals[hotV0[q]]),
+// cap its captioner (−1 when it stands for several, listed in multi), n
+// its number of values.
+type hotItem struct {
+	off    int32
+	cap, n int16
+}
+
+// pow27x13 is 27^13, the most draws of 27 that one number below 2^63
+// holds.
+const pow27x13 = 4052555153018976267
+
+// drawsOf[k] is k^k, the number of ways to draw k of k values.
+var drawsOf = [maxPattern + 1]int{0, 1, 4, 27, 256, 3125}
+
+// maxPatterns bounds the table patterns (z-normalized values are rarely
+// shared; past the bound items take the general path).
+const maxPatterns = 4096
 
 // newBoard gathers the data of the view's images that inSubset keeps (nil:
 // all kept images).
 func newBoard(v *judgedView, inSubset func(img int32) bool, style bool, workers int) *board {
 	j := v.j
 	b := &board{v: v, crit: max(0, j.criterionIndex(v.settings.Criterion)), pairwise: j.mode == models.ModePairwise, style: style,
-		nc: len(j.captioners), itemVals: map[int32][]float64{}, fixed: map[int32]float64{}, metrics: j.metrics, workers: workers}
+		nc: len(j.captioners), metrics: j.metrics, workers: workers}
+	b.vStart, b.vEnd = make([]int32, len(j.items)), make([]int32, len(j.items))
+	b.fixed, b.isFixed = make([]float64, len(j.items)), make([]bool, len(j.items))
 	nc := len(j.criteria)
 	byImage := map[int32][]int32{}
 	for i, it := range j.items {
 		if !v.keepImage[it.image] || inSubset != nil && !inSubset(it.image) {
 			continue
 		}
-		var vals []float64
+		start := len(b.vals)
 		for r := it.start; r < it.end; r++ {
 			if x := v.tv[int(r)*nc+b.crit]; !math.IsNaN(x) {
-				vals = append(vals, x)
+				b.vals = append(b.vals, x)
 			}
 		}
 		fixed := v.adjudicatedItem(i, b.crit)
-		if len(vals) == 0 && !fixed {
+		if len(b.vals) == start && !fixed || b.pairwise && !hasBattle(j, it) {
+			b.vals = b.vals[:start]
 			continue
 		}
-		if b.pairwise && !hasBattle(j, it) {
-			continue
-		}
-		b.itemVals[int32(i)] = vals
+		b.vStart[i], b.vEnd[i] = int32(start), int32(len(b.vals))
 		if fixed {
-			b.fixed[int32(i)] = v.itemConsensus(i, b.crit)
+			b.fixed[i], b.isFixed[i] = v.itemConsensus(i, b.crit), true
 		}
 		byImage[it.image] = append(byImage[it.image], int32(i))
 	}
@@ -132,8 +172,159 @@ func newBoard(v *judgedView, inSubset func(img int32) bool, style bool, workers 
 	}
 	if b.pairwise {
 		b.preparePairs()
+	} else {
+		b.prepareHot()
 	}
 	return b
+}
+
+// prepareHot lays the items out for the replicates, image by image.
+func (b *board) prepareHot() {
+	j := b.v.j
+	b.hotStart = make([]int32, len(b.imgs)+1)
+	b.multi = map[int32][]int32{}
+	b.hotV0 = map[int32]int32{}
+	patOf := map[string]int32{}
+	npat := 0
+	var key []byte
+	for k, items := range b.imgItems {
+		b.hotStart[k] = int32(len(b.hot))
+		for _, i := range items {
+			vals := b.vals[b.vStart[i]:b.vEnd[i]]
+			q := int32(len(b.hot))
+			h := hotItem{cap: -1, off: -1, n: int16(min(len(vals), math.MaxInt16))}
+			switch {
+			case b.isFixed[i]:
+				h.off, h.n = -2, 1
+				b.hotV0[q] = int32(len(b.hotVals))
+				b.hotVals = append(b.hotVals, b.fixed[i])
+			default:
+				b.hotV0[q] = int32(len(b.hotVals))
+				b.hotVals = append(b.hotVals, vals...)
+				if n := len(vals); n <= maxPattern {
+					key = key[:0]
+					for _, x := range vals {
+						key = binary.LittleEndian.AppendUint64(key, math.Float64bits(x))
+					}
+					p, ok := patOf[string(key)]
+					if !ok && npat < maxPatterns {
+						p, ok = int32(len(b.patRes)), true
+						patOf[string(key)] = p
+						npat++
+						draws := drawsOf[n]
+						for d := range draws {
+							if n == 1 {
+								b.patRes = append(b.patRes, vals[0])
+								continue
+							}
+							var s float64
+							for t, x := range vals {
+								s += float64(patterns[n][d*n+t]) * x
+							}
+							b.patRes = append(b.patRes, s/float64(n))
+						}
+					}
+					if ok {
+						h.off = p
+						delete(b.hotV0, q)
+					}
+				}
+			}
+			caps := j.items[i].a
+			if len(caps) == 1 {
+				h.cap = int16(j.captions[caps[0]].captioner)
+				if b.nc > math.MaxInt16 {
+					h.cap = -1
+					b.multi[q] = []int32{j.captions[caps[0]].captioner}
+				}
+			} else {
+				for _, ci := range caps {
+					b.multi[int32(len(b.hot))] = append(b.multi[int32(len(b.hot))], j.captions[ci].captioner)
+				}
+			}
+			b.hot = append(b.hot, h)
+		}
+	}
+	b.hotStart[len(b.imgs)] = int32(len(b.hot))
+}
+
+// resampleHuman is the second stage of a Likert replicate: each drawn
+// image's items get their ratings drawn again (one draw per item of up to
+// maxPattern ratings, through patterns), and each captioner's human score
+// is the mean of its items' consensus. The draws are those consensusOf
+// would make, in the same order.
+func (b *board) resampleHuman(draws []int, rs *resampler, out []float64) {
+	sum, n := make([]float64, b.nc), make([]float64, b.nc)
+	vals, res := b.hotVals, b.patRes
+	var buf27, buf4 uint64
+	var left27, left4 int
+	for _, k := range draws {
+		lo, hi := b.hotStart[k], b.hotStart[k+1]
+		for q := lo; q < hi; q++ {
+			h := b.hot[q]
+			var x float64
+			switch {
+			case h.off >= 0:
+				d := 0
+				switch h.n {
+				case 1:
+				case 3:
+					// The usual three ratings: 13 draws of 27 from one
+					// uniform number below 27^13, digit by digit.
+					if left27 == 0 {
+						buf27, left27 = uint64(rs.s.IntN(pow27x13)), 13
+					}
+					d = int(buf27 % 27)
+					buf27 /= 27
+					left27--
+				case 2:
+					if left4 == 0 {
+						buf4, left4 = uint64(rs.s.IntN(1<<62)), 31
+					}
+					d = int(buf4 & 3)
+					buf4 >>= 2
+					left4--
+				default:
+					d = rs.s.IntN(drawsOf[h.n])
+				}
+				x = res[int(h.off)+d]
+			case h.off == -2:
+				if x = vals[b.hotV0[q]]; math.IsNaN(x) {
+					continue
+				}
+			default:
+				v := vals[b.hotV0[q]:][:h.n]
+				kk := len(v)
+				var s float64
+				if kk <= maxPattern {
+					pat := patterns[kk]
+					p := rs.s.IntN(drawsOf[kk]) * kk
+					for t, y := range v {
+						s += float64(pat[p+t]) * y
+					}
+				} else {
+					for range kk {
+						s += v[rs.s.IntN(kk)]
+					}
+				}
+				x = s / float64(kk)
+			}
+			if h.cap >= 0 {
+				sum[h.cap] += x
+				n[h.cap]++
+				continue
+			}
+			for _, c := range b.multi[q] {
+				sum[c] += x
+				n[c]++
+			}
+		}
+	}
+	for c := range b.nc {
+		if n[c] > 0 {
+			out[c] = sum[c] / n[c]
+		}
+	}
 }
 
 // hasBattle reports whether a pair item compares two different captioners.
@@ -188,7 +379,7 @@ func (b *board) preparePairs() {
 		ss += (x - mean) * (x - mean)
 	}
 	sd := math.Sqrt(ss / math.Max(1, float64(len(lens))))
-	b.lengthD = map[int32]float64{}
+	b.lengthD = make([]float64, len(j.items))
 	for _, items := range b.imgItems {
 		for _, i := range items {
 			it := j.items[i]
@@ -252,10 +443,10 @@ const maxPattern = 5
 // consensusOf returns item i's consensus, its ratings drawn again when rs
 // is not nil.
 func (b *board) consensusOf(i int32, rs *resampler) float64 {
-	if x, ok := b.fixed[i]; ok {
-		return x
+	if b.isFixed[i] {
+		return b.fixed[i]
 	}
-	vals := b.itemVals[i]
+	vals := b.vals[b.vStart[i]:b.vEnd[i]]
 	k := len(vals)
 	if rs == nil || k == 1 {
 		var s float64
@@ -310,7 +501,9 @@ func (b *board) evaluate(rs *resampler, needMetric []bool) (estimate, error) {
 	if rs == nil {
 		e.items, e.images = make([]int, b.nc), make([]int, b.nc)
 	}
-	if !b.pairwise {
+	if !b.pairwise && rs != nil {
+		b.resampleHuman(draws, rs, e.raw[0])
+	} else if !b.pairwise {
 		sum, n := make([]float64, b.nc), make([]float64, b.nc)
 		var seen []int32
 		for _, k := range draws {
@@ -394,8 +587,8 @@ func (b *board) fitPairs(draws []int, rs *resampler, e *estimate) error {
 			it := j.items[i]
 			// One draw per rating of the item (a fixed item: its ratings
 			// count for the lead's value, as many as it has).
-			vals := b.itemVals[i]
-			fixed, isFixed := b.fixed[i]
+			vals := b.vals[b.vStart[i]:b.vEnd[i]]
+			fixed, isFixed := b.fixed[i], b.isFixed[i]
 			n := max(len(vals), 1)
 			for q := range n {
 				x := fixed
