@@ -145,7 +145,8 @@ var campaignCommand = &command{
 							return nil, err
 						}
 						p := annotation.CampaignPatch{Name: f.name, Description: f.description, Rubric: f.rubric,
-							Annotators: f.annotators, Thresholds: f.thresholds, BlendWeights: f.blendWeights}
+							Annotators: f.annotators, Thresholds: f.thresholds, BlendWeights: f.blendWeights,
+							Instructions: f.instructions}
 						if f.mode != nil {
 							p.Mode = (*models.CampaignMode)(f.mode)
 						}
@@ -180,11 +181,12 @@ func campaignArgs(args []string, n int, cmd, format string, out *campaignOutput)
 // campaignFlags are the settings flags of create and update; a nil field
 // is a flag not given.
 type campaignFlags struct {
-	name, description, mode, status                   *string
+	name, description, mode, status, instructions     *string
 	annotators                                        *[]string
 	rubric, thresholds, blendWeights                  models.JSON
 	as                                                string
 	rubricArg, thresholdsArg, blendArg, annotatorsArg string
+	instructionsArg                                   string
 }
 
 func (f *campaignFlags) register(fs *flag.FlagSet, sub string) {
@@ -199,6 +201,8 @@ func (f *campaignFlags) register(fs *flag.FlagSet, sub string) {
 		fs.Func("status", "new `STATUS`: collecting or closed (only forward)", func(v string) error { f.status = &v; return nil })
 		fs.StringVar(&f.thresholdsArg, "thresholds", "", "selection thresholds as inline `JSON` or @FILE; null clears them")
 		fs.StringVar(&f.blendArg, "blend-weights", "", "blend weights as inline `JSON` or @FILE; null clears them")
+		fs.StringVar(&f.instructionsArg, "instructions", "",
+			"what annotators read before their first task and on ?, as inline `TEXT` or @FILE; empty clears them")
 	}
 }
 
@@ -241,6 +245,10 @@ func (f *campaignFlags) load(fs *flag.FlagSet, stdin io.Reader) error {
 			f.thresholds, err = readDocument("--thresholds", f.thresholdsArg, stdin)
 		case "blend-weights":
 			f.blendWeights, err = readDocument("--blend-weights", f.blendArg, stdin)
+		case "instructions":
+			var text string
+			text, err = readFlagText("--instructions", f.instructionsArg, stdin)
+			f.instructions = &text
 		case "annotators":
 			list := []string{}
 			for _, part := range strings.Split(f.annotatorsArg, ",") {
@@ -276,11 +284,24 @@ func actorID(ctx context.Context, store *models.Store, email string) (int64, err
 // readDocument returns the JSON of a flag: the value itself, or the
 // contents of the file after @ (standard input for @-).
 func readDocument(flagName, v string, stdin io.Reader) (models.JSON, error) {
+	if !strings.HasPrefix(v, "@") && strings.TrimSpace(v) == "" {
+		return nil, fmt.Errorf("%s is empty: give inline JSON, @FILE, or null", flagName)
+	}
+	text, err := readFlagText(flagName, v, stdin)
+	if err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(text) == "" {
+		return nil, fmt.Errorf("%s: %s is empty", flagName, v[1:])
+	}
+	return models.JSON(text), nil
+}
+
+// readFlagText returns a flag's value, or with @FILE the file's content
+// (@- reads standard input), bounded like every document.
+func readFlagText(flagName, v string, stdin io.Reader) (string, error) {
 	if !strings.HasPrefix(v, "@") {
-		if strings.TrimSpace(v) == "" {
-			return nil, fmt.Errorf("%s is empty: give inline JSON, @FILE, or null", flagName)
-		}
-		return models.JSON(v), nil
+		return v, nil
 	}
 	path := v[1:]
 	var data []byte
@@ -291,12 +312,9 @@ func readDocument(flagName, v string, stdin io.Reader) (models.JSON, error) {
 		data, err = os.ReadFile(path)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", flagName, err)
+		return "", fmt.Errorf("%s: %w", flagName, err)
 	}
-	if len(strings.TrimSpace(string(data))) == 0 {
-		return nil, fmt.Errorf("%s: %s is empty", flagName, path)
-	}
-	return models.JSON(data), nil
+	return string(data), nil
 }
 
 // campaignOutput prints campaigns as tables or as the API's JSON.
@@ -350,6 +368,9 @@ func (o campaignOutput) campaign(c *annotation.Campaign, audit []annotation.Audi
 	fmt.Fprintf(tw, "name:\t%s\n", c.Name)
 	if c.Description != "" {
 		fmt.Fprintf(tw, "description:\t%s\n", strings.ReplaceAll(c.Description, "\n", "\n\t"))
+	}
+	if c.Instructions != "" {
+		fmt.Fprintf(tw, "instructions:\t%s\n", strings.ReplaceAll(c.Instructions, "\n", "\n\t"))
 	}
 	fmt.Fprintf(tw, "mode:\t%s\n", c.Mode)
 	fmt.Fprintf(tw, "status:\t%s\n", c.Status)

@@ -70,6 +70,12 @@ func TestCampaignCommand(t *testing.T) {
 		{"audit as JSON", "", []string{"campaign", "show", "2", "--audit", "1", "--format", "json"}, 0,
 			[]string{`"audit": [`, `"action": "campaign.thresholds"`, `"actor": null`}},
 		{"audit limit", "", []string{"campaign", "show", "2", "--audit", "5000"}, 2, []string{"--audit 5000: want 0..1000"}},
+		{"instructions from stdin", "Read both captions.\nThen choose.", []string{"campaign", "update", "2", "--instructions", "@-"}, 0,
+			[]string{"instructions:   Read both captions.\n                Then choose.\n"}},
+		{"instructions inline, as JSON", "", []string{"campaign", "update", "2", "--instructions", "Be quick.", "--format", "json"}, 0,
+			[]string{`"instructions": "Be quick."`}},
+		{"instructions from a missing file", "", []string{"campaign", "update", "2", "--instructions", "@" + rubric + ".nope"}, 1,
+			[]string{"--instructions: open", "no such file"}},
 		{"campaign in the command list", "", []string{"help"}, 0, []string{"campaign manage campaigns"}},
 	}
 	runCases(t, tests)
