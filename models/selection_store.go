@@ -27,7 +27,7 @@ type TaskWithCaptions struct {
 	Captions []TaskCaption `json:"captions"`
 	TextA    string        `json:"text_a"`
 	TextB    string        `json:"text_b"`
-	// Touched: the task has a rating or a lease that has not expired; a
+	// Touched: the task has a rating, a skip or a lease that has not expired; a
 	// replacement of the queue keeps it.
 	Touched bool `json:"touched"`
 }
@@ -43,6 +43,7 @@ func (s *Store) CampaignTasks(ctx context.Context, campaignID int64, now time.Ti
 	err := s.conn(ctx).Raw(`SELECT t.*, COALESCE(ca.text, '') AS text_a, COALESCE(cb.text, '') AS text_b,
 			(t.ratings_done > 0
 			OR EXISTS (SELECT 1 FROM ratings r WHERE r.task_id = t.id)
+			OR EXISTS (SELECT 1 FROM skips k WHERE k.task_id = t.id)
 			OR EXISTS (SELECT 1 FROM leases l WHERE l.task_id = t.id AND l.expires_at > ?)) AS touched
 		FROM tasks t LEFT JOIN captions ca ON ca.id = t.caption_id LEFT JOIN captions cb ON cb.id = t.caption_b_id
 		WHERE t.campaign_id = ? ORDER BY t.position, t.id`, now.UTC(), campaignID).Scan(&rows).Error
@@ -87,7 +88,9 @@ func (s *Store) LockCampaignTasks(ctx context.Context, campaignID int64) error {
 }
 
 // DeleteUntouchedTasks deletes the given tasks of the campaign that have no
-// rating and no lease that has not expired at now (their links and expired
+// rating, no skip (an annotator's recorded judgement that the task cannot be
+// rated, which a set-aside task rests on) and no lease that has not expired
+// at now (their links and expired
 // leases go with them), in one statement per chunk of IDs, and returns how
 // many it deleted. A task that was touched since the caller read it is
 // left alone, so fewer than len(ids) deleted means the caller's picture is
@@ -98,6 +101,7 @@ func (s *Store) DeleteUntouchedTasks(ctx context.Context, campaignID int64, ids 
 		chunk := ids[start:min(start+bulkRows, len(ids))]
 		res := s.conn(ctx).Exec(`DELETE FROM tasks WHERE campaign_id = ? AND id IN ? AND ratings_done = 0
 			AND NOT EXISTS (SELECT 1 FROM ratings r WHERE r.task_id = tasks.id)
+			AND NOT EXISTS (SELECT 1 FROM skips k WHERE k.task_id = tasks.id)
 			AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.task_id = tasks.id AND l.expires_at > ?)`, campaignID, chunk, now.UTC())
 		if res.Error != nil {
 			return n, wrap(res.Error, "delete untouched tasks of campaign %d", campaignID)

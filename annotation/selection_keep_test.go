@@ -49,3 +49,42 @@ func TestReplaceKeepsLeadWork(t *testing.T) {
 		})
 	}
 }
+
+// TestReplaceKeepsSkippedTasks: a skip is an annotator's recorded judgement
+// (two "image broken" skips set a task aside for the lead), so a replacing
+// commit keeps a skipped task like a rated one.
+func TestReplaceKeepsSkippedTasks(t *testing.T) {
+	s, raw := newStoreWithSQL(t, models.DialectSQLite)
+	ctx := context.Background()
+	f := newSelFixture(t, s, selSpec{mode: models.ModeLikert, images: 6, cider: []float64{0.9, 0.8}})
+	f.setThresholds(t, `{"top_k":1}`)
+	if _, err := f.svc.Commit(ctx, f.lead.ID, f.camp.ID, annotation.CommitOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ann := &models.User{Email: "ann@example.com", Role: models.RoleAnnotator}
+	if err := s.CreateUser(ctx, ann); err != nil {
+		t.Fatal(err)
+	}
+	skipped := f.tasks(t)[0].ID
+	if _, err := raw.ExecContext(ctx, "INSERT INTO skips (task_id, annotator_id, reason) VALUES ($1, $2, 'image_broken')", skipped, ann.ID); err != nil {
+		t.Fatal(err)
+	}
+	f.setThresholds(t, `{"top_k":2}`)
+	pv, err := f.svc.Preview(ctx, f.camp.ID, annotation.PreviewOptions{Replace: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pv.Counts.KeptTasks != 1 {
+		t.Errorf("preview keeps %d tasks, want the skipped one", pv.Counts.KeptTasks)
+	}
+	if _, err := f.svc.Commit(ctx, f.lead.ID, f.camp.ID, annotation.CommitOptions{Replace: true, Fingerprint: pv.Fingerprint}); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := raw.QueryRowContext(ctx, "SELECT count(*) FROM skips WHERE task_id = $1", skipped).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Fatalf("the skip of task %d was deleted with its task by a replacing commit", skipped)
+	}
+}
