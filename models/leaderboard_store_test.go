@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"capeval/models"
 	"capeval/models/modelstest"
@@ -233,6 +234,45 @@ func TestAdjudicationsInForce(t *testing.T) {
 			if err := s.AddAdjudication(ctx, &bad); !errors.Is(err, models.ErrInvalid) {
 				t.Errorf("AddAdjudication(%+v) = %v, want ErrInvalid", bad, err)
 			}
+		}
+	})
+}
+
+// An imported task is always complete (the schema holds it so), so the
+// queue's pick never hands it out, even when it is the campaign's only
+// task and the first in queue order.
+func TestImportedTasksAreNeverPicked(t *testing.T) {
+	modelstest.ForEach(t, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		f := seedJudgments(t, s)
+		// Only the imported task (position 0, before every other) is left:
+		// the others are filled.
+		if err := s.GormDB().Exec(`UPDATE tasks SET ratings_done = ratings_wanted WHERE campaign_id = ? AND origin <> 'imported'`, f.campaign.ID).Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := s.GormDB().Exec(`UPDATE tasks SET position = 0 WHERE id = ?`, f.imported.ID).Error; err != nil {
+			t.Fatal(err)
+		}
+		other := models.User{Email: "new@example.com", Role: models.RoleAnnotator}
+		if err := s.CreateUser(ctx, &other); err != nil {
+			t.Fatal(err)
+		}
+		err := s.InTx(ctx, func(tx *models.Store) error {
+			task, err := tx.PickOpenTask(ctx, models.PickQuery{CampaignID: f.campaign.ID, AnnotatorID: other.ID, Now: time.Now().UTC()})
+			if err == nil {
+				t.Errorf("the queue handed out task %d (origin %s)", task.ID, task.Origin)
+			}
+			if !errors.Is(err, models.ErrNotFound) {
+				return err
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// And the schema refuses to reopen it.
+		if err := s.GormDB().Exec(`UPDATE tasks SET ratings_wanted = ratings_wanted + 1 WHERE id = ?`, f.imported.ID).Error; err == nil {
+			t.Error("an imported task was reopened")
 		}
 	})
 }
