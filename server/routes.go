@@ -73,6 +73,9 @@ func (s *Server) routes() {
 	lead.POST("/campaigns/:id/gold", s.createGold)
 	lead.GET("/campaigns/:id/progress", s.getProgress)
 	lead.POST("/campaigns/:id/set-aside/:task", s.decideSetAside)
+	// Exports of the leaderboard and its charts (export_handlers.go).
+	lead.GET("/campaigns/:id/export", s.exportLeaderboard)
+	lead.GET("/campaigns/:id/charts", s.getCharts)
 	lead.GET("/jobs/:id", s.getJob)
 	lead.POST("/jobs/:id/cancel", s.cancelJob)
 	lead.GET("/jobs/:id/events", s.jobEvents)

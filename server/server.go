@@ -31,6 +31,7 @@ type Services struct {
 	Queue     QueueService
 	Quality   QualityService
 	Progress  ProgressService
+	Export    ExportService
 }
 
 // configured returns svc, or, for a server built without it (tests of other

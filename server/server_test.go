@@ -54,6 +54,9 @@ type appOptions struct {
 	log        io.Writer         // default: discarded
 	limits     accounts.Limits
 	beforeHash func() // called before each argon2 computation, after counting it
+	// prepare runs on the fresh store and data directory before the test
+	// accounts exist (the demo loads only into an empty database).
+	prepare func(store *models.Store, dataDir string)
 }
 
 func newTestApp(t *testing.T) *testApp {
@@ -75,6 +78,9 @@ func newTestAppWith(t *testing.T, opts appOptions) *testApp {
 		t.Fatal(err)
 	}
 	cfg.JWTSecret = strings.Repeat("k", 32)
+	if opts.prepare != nil {
+		opts.prepare(store, dataDir)
+	}
 	logw := opts.log
 	if logw == nil {
 		logw = io.Discard

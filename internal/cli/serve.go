@@ -80,6 +80,8 @@ func serve(ctx context.Context, e *env) error {
 	}
 	defer closeScorers()
 	svc.Jobs = autoeval.NewJobs(store, scorers.CLIP != nil, log)
+	// Exports compute the leaderboard as `capeval export` does.
+	svc.Export = leaderboardService(store, log)
 	runCtx, stopRunner := context.WithCancel(ctx)
 	runnerDone := make(chan struct{})
 	go func() {
