@@ -12,6 +12,7 @@ import { initImport } from './campaign-import.js';
 import { initAutoeval } from './campaign-autoeval.js';
 import { initSelection } from './campaign-selection.js';
 import { confirmClose, initProgress } from './campaign-progress.js';
+import { initLeaderboard } from './campaign-leaderboard.js';
 
 await shell();
 const id = Number(window.location.pathname.split('/').pop());
@@ -222,6 +223,7 @@ if (await loadCampaign()) {
   initAutoeval(ctx);
   initSelection(ctx);
   initProgress(ctx);
+  initLeaderboard(ctx);
   loadAudit();
   // A link to a section (#selection) lands after the page is built.
   if (window.location.hash) document.querySelector(window.location.hash)?.scrollIntoView();
