@@ -233,7 +233,7 @@ func (q *Queue) Next(ctx context.Context, annotatorID, campaignID, after int64) 
 				return err
 			}
 		}
-		adm, err := q.Admitter.Admit(ctx, tx, AdmissionRequest{AnnotatorID: annotatorID, Campaign: camp, Now: now})
+		adm, err := q.Admitter.Admit(ctx, tx, AdmissionRequest{AnnotatorID: annotatorID, Campaign: camp, Now: now, After: after})
 		if err != nil {
 			return fmt.Errorf("annotation: admission of annotator %d to campaign %d: %w", annotatorID, campaignID, err)
 		}
