@@ -76,6 +76,14 @@ func (s *Server) routes() {
 	// Exports of the leaderboard and its charts (export_handlers.go).
 	lead.GET("/campaigns/:id/export", s.exportLeaderboard)
 	lead.GET("/campaigns/:id/charts", s.getCharts)
+	// The leaderboard, agreement dashboard and adjudication
+	// (leaderboard_handlers.go); weights are saved and audited.
+	lead.GET("/campaigns/:id/leaderboard", s.getLeaderboard)
+	lead.GET("/campaigns/:id/agreement", s.getAgreement)
+	lead.PUT("/campaigns/:id/weights", s.putWeights)
+	lead.GET("/campaigns/:id/adjudication", s.getAdjudicationQueues)
+	lead.GET("/campaigns/:id/adjudication/:task", s.getAdjudication)
+	lead.PUT("/campaigns/:id/adjudication/:task", s.putAdjudication)
 	lead.GET("/jobs/:id", s.getJob)
 	lead.POST("/jobs/:id/cancel", s.cancelJob)
 	lead.GET("/jobs/:id/events", s.jobEvents)

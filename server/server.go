@@ -32,6 +32,9 @@ type Services struct {
 	Quality   QualityService
 	Progress  ProgressService
 	Export    ExportService
+	// Leaderboards: the leaderboard, agreement and adjudication
+	// (leaderboard_handlers.go).
+	Leaderboards LeaderboardService
 }
 
 // configured returns svc, or, for a server built without it (tests of other

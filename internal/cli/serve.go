@@ -59,7 +59,8 @@ func serve(ctx context.Context, e *env) error {
 	log.Info("serving", "addr", ln.Addr().String(), "db", store.Dialect(), "version", versionString())
 	// The selection's schema checks every thresholds change, whichever
 	// endpoint makes it (PATCH of the campaign or PUT of its thresholds).
-	campaigns := annotation.NewCampaigns(store, log)
+	// The blend weights are checked against the leaderboard's schema.
+	campaigns := annotation.NewCampaigns(store, log, annotation.WithBlendWeightsValidator(annotation.ValidateBlendWeights))
 	svc := server.Services{
 		Campaigns: campaigns,
 		Selection: annotation.NewSelection(store, campaigns, log),
@@ -82,6 +83,7 @@ func serve(ctx context.Context, e *env) error {
 	svc.Jobs = autoeval.NewJobs(store, scorers.CLIP != nil, log)
 	// Exports compute the leaderboard as `capeval export` does.
 	svc.Export = leaderboardService(store, log)
+	svc.Leaderboards = leaderboardService(store, log)
 	runCtx, stopRunner := context.WithCancel(ctx)
 	runnerDone := make(chan struct{})
 	go func() {
