@@ -267,15 +267,17 @@ func alphaIntervals(v *judgedView, sets []*unitSet, out []CriterionAgreement, re
 	if len(drawable) == 0 || resamples < 2 {
 		return
 	}
-	pattern := make([][]int32, len(sets))
+	// pattern[k*nc+c]: criterion c's pattern of drawable item k, the
+	// criteria of one item side by side (one cache line per draw).
+	nc := len(sets)
+	pattern := make([]int32, len(drawable)*nc)
 	for c := range sets {
-		pattern[c] = make([]int32, len(drawable))
 		for k, it := range drawable {
 			p, ok := unitOf[c][it]
 			if !ok {
 				p = -1
 			}
-			pattern[c][k] = p
+			pattern[k*nc+c] = p
 		}
 	}
 	reps, err := replicates(resamples, workers, len(sets), func() func(r int, out []float64) error {
@@ -290,8 +292,8 @@ func alphaIntervals(v *judgedView, sets []*unitSet, out []CriterionAgreement, re
 				clear(w[c])
 			}
 			for _, k := range idx {
-				for c := range sets {
-					if p := pattern[c][k]; p >= 0 {
+				for c, p := range pattern[k*nc : (k+1)*nc] {
+					if p >= 0 {
 						w[c][p]++
 					}
 				}

@@ -13,7 +13,9 @@
 //     Cohen's kappa, unweighted or with linear or quadratic weights (Cohen),
 //     and the matrix of pairwise kappas between annotators (CohenMatrix);
 //   - metric–human correlation: Pearson, Spearman (mid-ranks) and Kendall's
-//     tau-b and tau-c (Kendall, KendallTauB, KendallTauC; O(n log n));
+//     tau-b and tau-c (Kendall, KendallTauB, KendallTauC; O(n log n)), and
+//     all four on a reweighted sample prepared once (Paired), which a
+//     bootstrap of 250,000 pairs needs;
 //   - pairwise preferences: the Bradley–Terry maximum-likelihood fit on the
 //     Elo scale (BradleyTerry, BradleyTerryWins, WinMatrix, WinProbability),
 //     the same with a covariate such as caption length (BradleyTerryStyle:
