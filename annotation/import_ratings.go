@@ -70,6 +70,9 @@ type ratingsPlan struct {
 	captioners map[string]int
 	annotators map[string]bool
 	anonymous  int
+	// newPerCaption counts, by captioner NAME@VERSION and image id, the
+	// ratings to add (set by reconcile).
+	newPerCaption map[string]int
 }
 
 // importKey is how a ratings key is stored (ratings.import_key); the client
@@ -221,7 +224,9 @@ func ratedCaptions(ctx context.Context, st ImportStore, campaignID int64, plan *
 
 // reconcileRatings checks every record against the campaign (the rubric's
 // criteria and ranges, the images, captioners and their captions) and
-// against the ratings imported before, setting each key's add flag.
+// against the ratings imported before, setting each key's add flag and
+// counting the new ratings of each caption (what writeRatings creates or
+// grows each caption's imported task by).
 func reconcileRatings(ctx context.Context, st ImportStore, campaignID int64, plan *Plan, out *outcome,
 	isImage func(string) bool, ps *Problems) error {
 	rp := plan.ratings
@@ -250,46 +255,6 @@ func reconcileRatings(ctx context.Context, st ImportStore, campaignID int64, pla
 	if err != nil {
 		return err
 	}
-	var scratch Problems // the file's own problems were found by Check
-	i := 0
-	rated := map[string]bool{}
-	err = readRatings(rp.src, rp.format, &scratch, func(r *ratingRecord) error {
-		if i >= len(rp.keys) || rp.keys[i].line != r.line {
-			return fmt.Errorf("%s: line %d: %w", label, r.line, errFileChanged)
-		}
-		i++
-		switch imgs := captions[r.who()]; {
-		case !isImage(r.imageID):
-			ps.Add(lineWhere(label, r.line, "image_id"), "no image %s in the campaign nor in this import", r.imageID)
-		case imgs == nil:
-			ps.Add(lineWhere(label, r.line, "captioner"), "no captioner %s in the campaign nor in this import (import its results first, or with these ratings)", r.who())
-		case !imgs[r.imageID]:
-			ps.Add(lineWhere(label, r.line, "image_id"), "captioner %s has no caption for image %s", r.who(), r.imageID)
-		default:
-			rated[r.who()+"\x00"+r.imageID] = true
-		}
-		for _, v := range r.values {
-			where := lineWhere(label, r.line, v.key)
-			if rp.format == ratingsJSONL {
-				where = lineWhere(label, r.line, "ratings."+v.key)
-			}
-			sc, ok := scales[v.key]
-			if !ok {
-				ps.Add(where, "the campaign's rubric has no criterion %q (it has %s)", v.key, strings.Join(rubric.Keys(), ", "))
-				continue
-			}
-			if v.value < float64(sc.Min) || v.value > float64(sc.Max) {
-				ps.Add(where, "%g is outside the criterion's scale %d–%d", v.value, sc.Min, sc.Max)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	if i != len(rp.keys) {
-		return fmt.Errorf("%s: %w", label, errFileChanged)
-	}
 	before := map[digest]digest{}
 	if campaignID != 0 {
 		err := st.EachImportedRatingKey(ctx, campaignID, func(k models.ImportedRatingKey) error {
@@ -308,30 +273,72 @@ func reconcileRatings(ctx context.Context, st ImportStore, campaignID int64, pla
 			return fmt.Errorf("annotation: import: %w", err)
 		}
 	}
-	rep := &RatingsReport{File: label, Annotators: len(rp.annotators), Anonymous: rp.anonymous, Captions: len(rated)}
-	for j := range rp.keys {
-		k := &rp.keys[j]
+	rep := &RatingsReport{File: label, Annotators: len(rp.annotators), Anonymous: rp.anonymous}
+	rp.newPerCaption = map[string]int{}
+	var scratch Problems // the file's own problems were found by Check
+	i := 0
+	rated := map[string]bool{}
+	err = readRatings(rp.src, rp.format, &scratch, func(r *ratingRecord) error {
+		if i >= len(rp.keys) || rp.keys[i].line != r.line {
+			return fmt.Errorf("%s: line %d: %w", label, r.line, errFileChanged)
+		}
+		k := &rp.keys[i]
+		i++
+		capKey := r.who() + "\x00" + r.imageID
+		switch imgs := captions[r.who()]; {
+		case !isImage(r.imageID):
+			ps.Add(lineWhere(label, r.line, "image_id"), "no image %s in the campaign nor in this import", r.imageID)
+		case imgs == nil:
+			ps.Add(lineWhere(label, r.line, "captioner"), "no captioner %s in the campaign nor in this import (import its results first, or with these ratings)", r.who())
+		case !imgs[r.imageID]:
+			ps.Add(lineWhere(label, r.line, "image_id"), "captioner %s has no caption for image %s", r.who(), r.imageID)
+		default:
+			rated[capKey] = true
+		}
+		for _, v := range r.values {
+			where := lineWhere(label, r.line, v.key)
+			if rp.format == ratingsJSONL {
+				where = lineWhere(label, r.line, "ratings."+v.key)
+			}
+			sc, ok := scales[v.key]
+			if !ok {
+				ps.Add(where, "the campaign's rubric has no criterion %q (it has %s)", v.key, strings.Join(rubric.Keys(), ", "))
+				continue
+			}
+			if v.value < float64(sc.Min) || v.value > float64(sc.Max) {
+				ps.Add(where, "%g is outside the criterion's scale %d–%d", v.value, sc.Min, sc.Max)
+			}
+		}
 		k.add = false
 		prev, had := before[k.key]
 		switch {
 		case !had:
 			k.add = true
 			rep.Added++
+			rp.newPerCaption[capKey]++
 		case prev == k.answers:
 			rep.Unchanged++
 		default:
 			ps.Add(lineWhere(label, k.line, "ratings"), "this rating was imported before with other values: imported ratings are never overwritten")
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
+	if i != len(rp.keys) {
+		return fmt.Errorf("%s: %w", label, errFileChanged)
+	}
+	rep.Captions = len(rated)
 	out.report.Ratings = rep
 	return nil
 }
 
 // writeRatings inserts the new imported ratings through tx, after the
-// import's captions: it reads the file twice more, first to count the new
-// ratings per caption (each caption's imported task is created, or grown,
-// with its count: the schema wants it complete at all times), then to
-// insert them in batches.
+// import's captions: each rated caption's imported task is created, or
+// grown, by the count reconcile made (the schema wants it complete at all
+// times), then the file is read once more and the ratings inserted in
+// batches.
 func writeRatings(ctx context.Context, tx *models.Store, campaignID int64, plan *Plan, out *outcome) error {
 	rp := plan.ratings
 	if out.report.Ratings == nil || out.report.Ratings.Added == 0 {
@@ -351,51 +358,15 @@ func writeRatings(ctx context.Context, tx *models.Store, campaignID int64, plan 
 			return fmt.Errorf("captioner %s: %w", who, err)
 		}
 		err = tx.EachCaption(ctx, []int64{c.ID}, func(cp models.Caption) error {
-			captionOf[who+"\x00"+byRow[cp.ImageID]] = captionRef{cp.ID, cp.ImageID}
+			key := who + "\x00" + byRow[cp.ImageID]
+			if rp.newPerCaption[key] > 0 {
+				captionOf[key] = captionRef{cp.ID, cp.ImageID}
+			}
 			return nil
 		})
 		if err != nil {
 			return err
 		}
-	}
-	// each walks the records to add with their caption.
-	each := func(fn func(r *ratingRecord, k *ratingKey, c captionRef) error) error {
-		var scratch Problems
-		i := 0
-		err := readRatings(rp.src, rp.format, &scratch, func(r *ratingRecord) error {
-			if i >= len(rp.keys) || rp.keys[i].line != r.line || rp.keys[i].triple != ratingTriple(r.imageID, r.name, r.version, r.annotator) ||
-				rp.keys[i].answers != answersDigest(r.values) {
-				return fmt.Errorf("%s: line %d: %w", label, r.line, errFileChanged)
-			}
-			k := &rp.keys[i]
-			i++
-			if !k.add {
-				return nil
-			}
-			c, ok := captionOf[r.who()+"\x00"+r.imageID]
-			if !ok {
-				return fmt.Errorf("%s: line %d: captioner %s has no caption for image %s: %w", label, r.line, r.who(), r.imageID, errFileChanged)
-			}
-			return fn(r, k, c)
-		})
-		if err == nil && (i != len(rp.keys) || scratch.Len() > 0) {
-			err = fmt.Errorf("%s: %w", label, errFileChanged)
-		}
-		return err
-	}
-	count := map[int64]int{}
-	imageOf := map[int64]int64{}
-	var order []int64
-	err := each(func(_ *ratingRecord, _ *ratingKey, c captionRef) error {
-		if count[c.caption] == 0 {
-			order = append(order, c.caption)
-			imageOf[c.caption] = c.image
-		}
-		count[c.caption]++
-		return nil
-	})
-	if err != nil {
-		return err
 	}
 	existing, err := tx.ImportedTasks(ctx, campaignID)
 	if err != nil {
@@ -407,20 +378,29 @@ func writeRatings(ctx context.Context, tx *models.Store, campaignID int64, plan 
 			taskOf[*t.CaptionID] = t.ID
 		}
 	}
+	keys := make([]string, 0, len(rp.newPerCaption))
+	for k := range rp.newPerCaption {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys) // tasks in a stable order
 	var tasks []models.Task
 	var links [][]models.TaskCaption
-	for _, captionID := range order {
-		n := count[captionID]
-		if id, ok := taskOf[captionID]; ok {
+	for _, key := range keys {
+		n := rp.newPerCaption[key]
+		c, ok := captionOf[key]
+		if !ok {
+			return fmt.Errorf("%s: %s has no caption: %w", label, strings.ReplaceAll(key, "\x00", " of image "), errFileChanged)
+		}
+		if id, ok := taskOf[c.caption]; ok {
 			if err := tx.GrowImportedTask(ctx, id, n); err != nil {
 				return err
 			}
 			continue
 		}
-		cid := captionID
-		tasks = append(tasks, models.Task{CampaignID: campaignID, ImageID: imageOf[captionID], Kind: models.TaskSingle,
+		cid := c.caption
+		tasks = append(tasks, models.Task{CampaignID: campaignID, ImageID: c.image, Kind: models.TaskSingle,
 			CaptionID: &cid, RatingsWanted: n, RatingsDone: n, Origin: models.OriginImported})
-		links = append(links, []models.TaskCaption{{CaptionID: captionID, Side: 0}})
+		links = append(links, []models.TaskCaption{{CaptionID: cid, Side: 0}})
 	}
 	if err := tx.InsertTasks(ctx, tasks, links); err != nil {
 		return err
@@ -437,7 +417,22 @@ func writeRatings(ctx context.Context, tx *models.Store, campaignID int64, plan 
 		batch = batch[:0]
 		return err
 	}
-	err = each(func(r *ratingRecord, k *ratingKey, c captionRef) error {
+	var scratch Problems
+	i, written := 0, 0
+	err = readRatings(rp.src, rp.format, &scratch, func(r *ratingRecord) error {
+		if i >= len(rp.keys) || rp.keys[i].line != r.line || rp.keys[i].triple != ratingTriple(r.imageID, r.name, r.version, r.annotator) ||
+			rp.keys[i].answers != answersDigest(r.values) {
+			return fmt.Errorf("%s: line %d: %w", label, r.line, errFileChanged)
+		}
+		k := &rp.keys[i]
+		i++
+		if !k.add {
+			return nil
+		}
+		c, ok := captionOf[r.who()+"\x00"+r.imageID]
+		if !ok {
+			return fmt.Errorf("%s: line %d: %w", label, r.line, errFileChanged)
+		}
 		answers := make(map[string]float64, len(r.values))
 		for _, v := range r.values {
 			answers[v.key] = v.value
@@ -445,6 +440,7 @@ func writeRatings(ctx context.Context, tx *models.Store, campaignID int64, plan 
 		key := k.key.importKey()
 		batch = append(batch, models.Rating{TaskID: taskOf[c.caption], Answers: models.MustJSON(answers), ClientID: "import:" + key,
 			Imported: true, ExternalAnnotator: r.annotator, ImportKey: &key})
+		written++
 		if len(batch) == insertBatch {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -455,6 +451,9 @@ func writeRatings(ctx context.Context, tx *models.Store, campaignID int64, plan 
 	})
 	if err == nil {
 		err = flush()
+	}
+	if err == nil && (i != len(rp.keys) || scratch.Len() > 0 || written != out.report.Ratings.Added) {
+		err = fmt.Errorf("%s: %w", label, errFileChanged)
 	}
 	return err
 }

@@ -165,7 +165,69 @@ func readRatingsJSONL(name string, br *bufio.Reader, ps *Problems, fn func(*rati
 	}
 }
 
+// fastRating is a well-formed record, decoded in one step; any record it
+// does not fit (an unknown field, a value that is not a number, a missing
+// field) takes parseRatingLine's field-by-field path, which says what is
+// wrong.
+type fastRating struct {
+	ImageID   json.RawMessage     `json:"image_id"`
+	Captioner *string             `json:"captioner"`
+	Annotator json.RawMessage     `json:"annotator"`
+	Ratings   map[string]*float64 `json:"ratings"`
+}
+
+var (
+	keyImageID   = []byte(`"image_id"`)
+	keyCaptioner = []byte(`"captioner"`)
+	keyRatings   = []byte(`"ratings"`)
+)
+
+// parseFast decodes a well-formed record, or returns nil. The keys must
+// be spelled exactly (encoding/json matches struct fields ignoring case;
+// the slow path does not).
+func parseFast(line int, t []byte) *ratingRecord {
+	if !bytes.Contains(t, keyImageID) || !bytes.Contains(t, keyCaptioner) || !bytes.Contains(t, keyRatings) {
+		return nil
+	}
+	var f fastRating
+	dec := json.NewDecoder(bytes.NewReader(t))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil || dec.More() || f.Captioner == nil || len(f.Ratings) == 0 {
+		return nil
+	}
+	rec := &ratingRecord{line: line}
+	var err error
+	if rec.imageID, err = jsonID(f.ImageID, "image id"); err != nil {
+		return nil
+	}
+	rec.captioner = strings.TrimSpace(*f.Captioner)
+	name, version, _ := strings.Cut(rec.captioner, "@")
+	rec.name, rec.version = strings.TrimSpace(name), strings.TrimSpace(version)
+	if rec.name == "" || utf8.RuneCountInString(rec.name) > MaxCaptionerName || utf8.RuneCountInString(rec.version) > MaxCaptionerName {
+		return nil
+	}
+	if !rawNull(f.Annotator) {
+		if rec.annotator, err = jsonID(f.Annotator, "annotator"); err != nil || utf8.RuneCountInString(rec.annotator) > MaxAnnotatorID ||
+			strings.ContainsAny(rec.annotator, "\x00\n\r") {
+			return nil
+		}
+	}
+	for k, v := range f.Ratings {
+		if v != nil {
+			rec.values = append(rec.values, ratingValue{key: k, value: *v})
+		}
+	}
+	if len(rec.values) == 0 {
+		return nil
+	}
+	slices.SortFunc(rec.values, func(a, b ratingValue) int { return strings.Compare(a.key, b.key) })
+	return rec
+}
+
 func parseRatingLine(name string, line int, t []byte, ps *Problems) *ratingRecord {
+	if rec := parseFast(line, t); rec != nil {
+		return rec
+	}
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(t, &obj); err != nil {
 		ps.Add(lineWhere(name, line, ""), "malformed JSON: %v (want one object per line)", err)
