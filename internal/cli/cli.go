@@ -47,7 +47,7 @@ type action func(ctx context.Context, args []string) error
 // commands lists every command in the order of `capeval help`.
 func commands() []*command {
 	return []*command{serveCommand, workerCommand, migrateCommand, backupCommand, userCommand, campaignCommand, importCommand,
-		evalCommand, selectCommand, exportCommand, agreementCommand, scoreCommand, modelsCommand, configCommand, versionCommand}
+		evalCommand, selectCommand, exportCommand, agreementCommand, scoreCommand, loadtestCommand, modelsCommand, configCommand, versionCommand}
 }
 
 func (c *command) sub(name string) *command {
