@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"capeval/models"
@@ -287,5 +288,78 @@ func TestPairwiseStyleControl(t *testing.T) {
 	}
 	if lb.Agreement.Criteria[0].Criterion != ChoiceCriterion {
 		t.Errorf("pairwise agreement criteria %+v", lb.Agreement.Criteria)
+	}
+}
+
+// Imported ratings (no capeval user; a published dataset's means) count
+// like UI ones, form their own annotator group and slice, make Fleiss'
+// kappa undefined when their values are off the scale's points; an
+// annotator without variation is left out of the z consensus with a
+// warning.
+func TestAnnotatorGroupsAndImportedRatings(t *testing.T) {
+	sy := synth{mode: models.ModeLikert, quality: []float64{4, 3, 2}, images: 30, perItem: 3, metricSign: 1, metricNoise: 0.3, seed: 17,
+		annotators: []synthAnnotator{{0, 0.4}, {0, 0.4}, {0, 0.4}, {0, 0.4}},
+		imported:   []bool{false, false, true, true}}
+	rows := sy.rows()
+	// One imported rating becomes a mean, off the scale's points.
+	for k := range rows.ratings {
+		if rows.ratings[k].Imported {
+			rows.ratings[k].Answers = models.JSON(`{"precision":3.5,"recall":3.5,"fluency":3.5,"overall":3.5}`)
+			break
+		}
+	}
+	j := mustBuild(t, rows)
+	lb := mustCompute(t, j, synthSettings(LeaderboardSettings{Resamples: 50}), 2)
+	var groups []string
+	for _, sl := range lb.Slices {
+		if sl.Kind == SliceAnnotatorGroup {
+			groups = append(groups, sl.Name)
+			if sl.Rows[0].Captioner != "m00@1" {
+				t.Errorf("group %s: order %v", sl.Name, captioners(sl.Rows))
+			}
+		}
+	}
+	if !slices.Equal(groups, []string{GroupUI, GroupImported}) {
+		t.Errorf("group slices %v", groups)
+	}
+	if lb.Provenance.ImportedRatings == 0 || lb.Provenance.ImportedRatings == lb.Provenance.Ratings {
+		t.Errorf("provenance: %d imported of %d", lb.Provenance.ImportedRatings, lb.Provenance.Ratings)
+	}
+	if lb.Agreement.Criteria[3].FleissKappa.Valid() {
+		t.Errorf("Fleiss' kappa %v with a value off the scale, want null", lb.Agreement.Criteria[3].FleissKappa)
+	}
+	var imported int
+	for _, a := range lb.Agreement.Annotators {
+		if a.Imported {
+			imported++
+			if a.AnnotatorID != 0 || !strings.HasPrefix(a.Annotator, "imported:") {
+				t.Errorf("imported annotator %+v", a)
+			}
+		}
+	}
+	if imported != 2 {
+		t.Errorf("%d imported annotators, want 2", imported)
+	}
+	only := mustCompute(t, j, synthSettings(LeaderboardSettings{Resamples: 50, Group: GroupImported}), 2)
+	if only.Provenance.Ratings != lb.Provenance.ImportedRatings || only.Provenance.ImportedRatings != only.Provenance.Ratings {
+		t.Errorf("imported group: %+v", only.Provenance)
+	}
+
+	// An annotator who always answers 3 has no z scale.
+	for k := range rows.ratings {
+		if rows.ratings[k].AnnotatorID == 1 {
+			rows.ratings[k].Answers = models.JSON(`{"precision":3,"recall":3,"fluency":3,"overall":3}`)
+		}
+	}
+	j = mustBuild(t, rows)
+	z := mustCompute(t, j, synthSettings(LeaderboardSettings{Resamples: 20, Consensus: ConsensusZ}), 2)
+	if len(z.Warnings) == 0 || !strings.Contains(z.Warnings[0], "a00@example.com") {
+		t.Errorf("z warnings %v", z.Warnings)
+	}
+	v := newView(j, z.Provenance.Settings)
+	for r, a := range j.rAnn {
+		if j.annotators[a].id == 1 && !math.IsNaN(v.tv[r*len(j.criteria)]) {
+			t.Fatalf("rating %d of the flat annotator has z value %v, want it left out", r, v.tv[r*len(j.criteria)])
+		}
 	}
 }
