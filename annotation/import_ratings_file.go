@@ -180,14 +180,18 @@ var (
 	keyImageID   = []byte(`"image_id"`)
 	keyCaptioner = []byte(`"captioner"`)
 	keyRatings   = []byte(`"ratings"`)
+	keyAnnotator = []byte(`"annotator"`)
 )
 
 // parseFast decodes a well-formed record, or returns nil. The keys must
 // be spelled exactly (encoding/json matches struct fields ignoring case;
 // the slow path does not).
 func parseFast(line int, t []byte) *ratingRecord {
-	if !bytes.Contains(t, keyImageID) || !bytes.Contains(t, keyCaptioner) || !bytes.Contains(t, keyRatings) {
-		return nil
+	lower := bytes.ToLower(t)
+	for _, k := range [][]byte{keyImageID, keyCaptioner, keyRatings, keyAnnotator} {
+		if n := bytes.Count(t, k); n != bytes.Count(lower, k) || n == 0 && !bytes.Equal(k, keyAnnotator) {
+			return nil // a key spelled in another case, or missing
+		}
 	}
 	var f fastRating
 	dec := json.NewDecoder(bytes.NewReader(t))
