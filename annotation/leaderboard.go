@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 	"unicode"
-	"unicode/utf8"
 
 	"capeval/models"
 )
@@ -364,6 +363,3 @@ func provenance(j *judgments, camp *models.Campaign, rep *QualityReport, v *judg
 	p.Images = len(main.imgs)
 	return p
 }
-
-// checkTag is used by callers that take a tag from a request.
-func checkTag(tag string) bool { return utf8.ValidString(tag) && len(tag) <= MaxTagLength }
