@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 )
 
 // csv reads a CSV file whose header names an image_id and a caption
@@ -49,9 +50,17 @@ func (rd *reader) csv(br *bufio.Reader) error {
 		}
 		line, _ := cr.FieldPos(0)
 		id := strings.TrimSpace(row[idCol])
-		if id == "" {
+		// JSON decoding turns invalid UTF-8 into U+FFFD; CSV keeps the
+		// bytes, which PostgreSQL refuses to store (and SQLite stores as
+		// text no reader can trust), so they are a bad field here.
+		switch {
+		case id == "":
 			err = rd.invalid(&Error{File: name, Line: line, Field: "image_id", Err: ErrMissingField})
-		} else {
+		case !utf8.ValidString(id):
+			err = rd.invalid(&Error{File: name, Line: line, Field: "image_id", Err: fmt.Errorf("%w: not valid UTF-8 text", ErrBadField)})
+		case !utf8.ValidString(row[capCol]):
+			err = rd.invalid(&Error{File: name, Line: line, Field: "caption", Err: fmt.Errorf("%w: not valid UTF-8 text", ErrBadField)})
+		default:
 			err = rd.fn(Record{ImageID: id, Caption: row[capCol], Line: line})
 		}
 		if err != nil {
