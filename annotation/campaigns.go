@@ -85,14 +85,14 @@ type Campaigns struct {
 }
 
 // NewCampaigns returns the campaign service. Thresholds are checked against
-// the selection's schema (ValidateThresholds) unless an option replaces it;
-// blend weights, until their owner provides a validator, only have to be
-// JSON objects (or null) of at most MaxDocumentBytes.
+// the selection's schema (ValidateThresholds) and blend weights against the
+// leaderboard's (ValidateBlendWeights), whoever makes the change (API, CLI,
+// selection); an option replaces a check only in tests.
 func NewCampaigns(store CampaignStore, log *slog.Logger, opts ...CampaignsOption) *Campaigns {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	c := &Campaigns{store: store, log: log, thresholds: ValidateThresholds}
+	c := &Campaigns{store: store, log: log, thresholds: ValidateThresholds, blendWeights: ValidateBlendWeights}
 	for _, o := range opts {
 		o(c)
 	}

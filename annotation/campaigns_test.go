@@ -300,7 +300,7 @@ func TestUpdateCampaign(t *testing.T) {
 			}
 		}},
 		{name: "status collecting with blend weights", patch: func(*campaignFixture) annotation.CampaignPatch {
-			return annotation.CampaignPatch{Status: campPtr(models.StatusCollecting), BlendWeights: models.JSON(`{"human":0.5}`)}
+			return annotation.CampaignPatch{Status: campPtr(models.StatusCollecting), BlendWeights: models.JSON(`{"weights":{"human":0.5}}`)}
 		}, wantActions: []string{annotation.AuditBlendWeights, annotation.AuditStatus}},
 		{name: "status back to draft", patch: func(*campaignFixture) annotation.CampaignPatch {
 			return annotation.CampaignPatch{Status: campPtr(models.StatusDraft)}

@@ -74,6 +74,8 @@ func TestCampaignCommand(t *testing.T) {
 			[]string{"instructions:   Read both captions.\n                Then choose.\n"}},
 		{"instructions inline, as JSON", "", []string{"campaign", "update", "2", "--instructions", "Be quick.", "--format", "json"}, 0,
 			[]string{`"instructions": "Be quick."`}},
+		{"blend weights are checked by the CLI too", "", []string{"campaign", "update", "2", "--blend-weights", `{"weights":{"BLEU-9":1}}`}, 1,
+			[]string{"invalid blend weights", "BLEU-9"}},
 		{"instructions from a missing file", "", []string{"campaign", "update", "2", "--instructions", "@" + rubric + ".nope"}, 1,
 			[]string{"--instructions: open", "no such file"}},
 		{"campaign in the command list", "", []string{"help"}, 0, []string{"campaign manage campaigns"}},

@@ -60,7 +60,7 @@ func serve(ctx context.Context, e *env) error {
 	// The selection's schema checks every thresholds change, whichever
 	// endpoint makes it (PATCH of the campaign or PUT of its thresholds).
 	// The blend weights are checked against the leaderboard's schema.
-	campaigns := annotation.NewCampaigns(store, log, annotation.WithBlendWeightsValidator(annotation.ValidateBlendWeights))
+	campaigns := annotation.NewCampaigns(store, log)
 	svc := server.Services{
 		Campaigns: campaigns,
 		Selection: annotation.NewSelection(store, campaigns, log),
