@@ -2,9 +2,7 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +13,7 @@ import (
 	"time"
 
 	"capeval/annotation"
+	"capeval/internal/loadtest"
 	"capeval/models"
 )
 
@@ -283,7 +282,9 @@ func TestQueueConcurrentAnnotators(t *testing.T) {
 	})
 }
 
-// annotatorSim is one simulated annotator's HTTP client.
+// annotatorSim is one simulated annotator's HTTP client: the load test's
+// (internal/loadtest), which `capeval loadtest` and the kill -9 and
+// replica tests drive too, with the answers this test reads.
 type annotatorSim struct {
 	ctx      context.Context
 	base     string
@@ -292,77 +293,27 @@ type annotatorSim struct {
 	campaign int64
 }
 
-func (s *annotatorSim) do(method, path, body string) (int, []byte, error) {
-	var r io.Reader
-	if body != "" {
-		r = strings.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(s.ctx, method, s.base+path, r)
-	if err != nil {
-		return 0, nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+s.token)
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	res, err := s.client.Do(req)
-	if err != nil {
-		return 0, nil, fmt.Errorf("%s %s: %w", method, path, err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		return 0, nil, fmt.Errorf("%s %s: %w", method, path, err)
-	}
-	if res.StatusCode >= 500 {
-		return res.StatusCode, b, fmt.Errorf("%s %s: %d %s", method, path, res.StatusCode, b)
-	}
-	return res.StatusCode, b, nil
+func (s *annotatorSim) api() *loadtest.Annotator {
+	return &loadtest.Annotator{Ctx: s.ctx, Base: s.base, Client: s.client, Token: s.token, Campaign: s.campaign}
 }
 
-func (s *annotatorSim) post(path, body string) (int, string, error) {
-	code, b, err := s.do("POST", path, body)
-	return code, string(b), err
-}
+func (s *annotatorSim) post(path, body string) (int, string, error) { return s.api().Post(path, body) }
 
 // next asks for a task (after one, for a prefetch) and returns its ID.
 func (s *annotatorSim) next(after int64) (int, int64, error) {
-	path := fmt.Sprintf("/api/v1/queue/next?campaign=%d", s.campaign)
-	if after > 0 {
-		path += fmt.Sprintf("&after=%d", after)
-	}
-	code, b, err := s.do("GET", path, "")
-	if err != nil || code != http.StatusOK {
-		if err == nil && code != http.StatusNoContent {
-			err = fmt.Errorf("next: %d %s", code, b)
-		}
+	code, task, err := s.api().Next(after)
+	if err != nil || task == nil {
 		return code, 0, err
 	}
-	var task struct {
-		TaskID int64 `json:"task_id"`
-	}
-	if err := json.Unmarshal(b, &task); err != nil {
-		return code, 0, fmt.Errorf("next: %w: %s", err, b)
-	}
-	return code, task.TaskID, nil
+	return code, task.ID, nil
 }
 
 // rate posts a rating; a 409 is an answer (its message returned), not an
 // error.
 func (s *annotatorSim) rate(task int64, body string) (int, *annotation.RatingView, string, error) {
-	code, b, err := s.do("POST", fmt.Sprintf("/api/v1/tasks/%d/ratings", task), body)
-	if err != nil {
-		return code, nil, "", err
+	code, id, refusal, err := s.api().Rate(task, body)
+	if err != nil || code == http.StatusConflict {
+		return code, nil, refusal, err
 	}
-	if code == http.StatusConflict {
-		return code, nil, string(b), nil
-	}
-	if code != http.StatusCreated && code != http.StatusOK {
-		return code, nil, "", fmt.Errorf("rating of task %d: %d %s", task, code, b)
-	}
-	var r annotation.RatingView
-	if err := json.Unmarshal(b, &r); err != nil {
-		return code, nil, "", err
-	}
-	return code, &r, "", nil
+	return code, &annotation.RatingView{ID: id}, "", nil
 }
