@@ -53,6 +53,12 @@ run: onnxruntime build ## build, migrate, load the demo and serve the UI
 test: onnxruntime ## run every test (race detector, browser tests included)
 	$(GO) test $(GOFLAGS_TAGS) -race -count=1 -timeout 15m ./...
 
+FUZZTIME ?= 30s
+
+.PHONY: fuzz
+fuzz: ## run every fuzz target for FUZZTIME each (default 30s; crashers land in testdata/fuzz)
+	FUZZTIME=$(FUZZTIME) GOFLAGS_TAGS="$(GOFLAGS_TAGS)" bash .ci/fuzz
+
 .PHONY: bench
 bench: onnxruntime ## run the benchmarks
 	$(GO) test $(GOFLAGS_TAGS) -run '^$$' -bench . -benchmem ./...
