@@ -34,11 +34,13 @@ type SimAnnotator struct {
 	Bias, Noise float64
 	Seconds     float64
 	Careless    bool
+	// Comments: they say what is wrong with a poor caption, now and then.
+	Comments bool
 }
 
 // SimAnnotators are the demo's simulated annotators, most reliable first.
 var SimAnnotators = []SimAnnotator{
-	{Email: "sim-careful@demo.capeval.test", Name: "Simulated: careful", Noise: 0.45, Seconds: 11},
+	{Email: "sim-careful@demo.capeval.test", Name: "Simulated: careful", Noise: 0.45, Seconds: 11, Comments: true},
 	{Email: "sim-lenient@demo.capeval.test", Name: "Simulated: lenient", Bias: 0.6, Noise: 0.7, Seconds: 7},
 	{Email: "sim-harsh@demo.capeval.test", Name: "Simulated: harsh", Bias: -0.8, Noise: 0.6, Seconds: 8},
 	{Email: "sim-careless@demo.capeval.test", Name: "Simulated: careless", Noise: 1.8, Seconds: 0.9, Careless: true},
@@ -79,25 +81,42 @@ var (
 	badTruth  = truth{1.1, 1.1, 4.8, 1.1}
 )
 
-// demoTruths finds what each text on each image deserves.
+// demoTruths finds what each text on each image deserves, and what a
+// careful annotator would say about a caption that is wrong.
 type demoTruths struct {
 	byImage map[string]map[string]truth // image sha256 → caption text → truth
+	notes   map[string]map[string]string
 	refs    map[string][]string
 }
 
+// captionNote is a careful annotator's comment on a poor caption ("" for a
+// good one).
+func captionNote(captioner, flaw string) string {
+	switch {
+	case captioner == PartlyWrong && flaw != "":
+		return "the " + flaw + " is wrong"
+	case captioner == Generic:
+		return "too vague: says nothing about these shapes"
+	case captioner == Random:
+		return "describes another picture"
+	}
+	return ""
+}
+
 func newDemoTruths(d *Dataset) *demoTruths {
-	t := &demoTruths{byImage: map[string]map[string]truth{}, refs: map[string][]string{}}
+	t := &demoTruths{byImage: map[string]map[string]truth{}, notes: map[string]map[string]string{}, refs: map[string][]string{}}
 	for i, img := range d.Images {
 		sum := sha256.Sum256(img.PNG)
 		key := hex.EncodeToString(sum[:])
-		m := map[string]truth{}
+		m, notes := map[string]truth{}, map[string]string{}
 		// Worst first: a text two captioners share (rated once) takes the
 		// better captioner's truth.
 		for k := len(d.Captioners) - 1; k >= 0; k-- {
 			c := d.Captioners[k]
 			m[c.Captions[i].Text] = captionTruth(c.Name, c.Captions[i].Flaw)
+			notes[c.Captions[i].Text] = captionNote(c.Name, c.Captions[i].Flaw)
 		}
-		t.byImage[key] = m
+		t.byImage[key], t.notes[key] = m, notes
 		t.refs[key] = img.References
 	}
 	return t
@@ -162,6 +181,9 @@ func simulate(ctx context.Context, store *models.Store, campaignID int64, qualit
 				secs := a.Seconds * (0.7 + 0.6*r.Float64())
 				in := annotation.RatingInput{ClientID: fmt.Sprintf("sim-%d-%d", k, n), Answers: a.answer(r, truths.of(view)),
 					DurationMS: int64(secs * 1000)}
+				if a.Comments && r.IntN(2) == 0 {
+					in.Comment = truths.notes[view.ImageSHA256][view.Caption]
+				}
 				now = now.Add(time.Duration(secs * float64(time.Second)))
 				if _, _, err := q.Rate(ctx, u.ID, view.TaskID, in); err != nil {
 					return fmt.Errorf("simulated annotator %s, task %d: %w", a.Email, view.TaskID, err)

@@ -60,7 +60,7 @@ func WriteHTML(w io.Writer, lb *annotation.Leaderboard) error {
 	data.Correlation.Header = []string{"metric", "criterion", "level", "n", "Kendall τc", "Kendall τb", "Spearman", "Pearson"}
 	for _, c := range lb.MetricHumanCorrelation {
 		data.Correlation.Rows = append(data.Correlation.Rows, []string{c.Metric, c.Criterion, c.Level, itoa(c.N),
-			fmtCI(c.KendallTauC, 3, "—"), fmtCI(c.KendallTauB, 3, "—"), fmtCI(c.Spearman, 3, "—"), fmtCI(c.Pearson, 3, "—")})
+			fmtCI(c.KendallTauC, 2, "—"), fmtCI(c.KendallTauB, 2, "—"), fmtCI(c.Spearman, 2, "—"), fmtCI(c.Pearson, 2, "—")})
 	}
 	if sw := lb.SuggestedWeights; len(sw.Weights) > 0 {
 		data.Suggested = weightsText(sw.Weights) + " — " + sw.Basis

@@ -64,7 +64,7 @@ func WriteMarkdown(w io.Writer, lb *annotation.Leaderboard) error {
 		var rows [][]string
 		for _, c := range lb.MetricHumanCorrelation {
 			rows = append(rows, []string{mdCell(c.Metric), mdCell(c.Criterion), mdCell(c.Level), strconv.Itoa(c.N),
-				fmtCI(c.KendallTauC, 3, "—"), fmtCI(c.KendallTauB, 3, "—"), fmtCI(c.Spearman, 3, "—"), fmtCI(c.Pearson, 3, "—")})
+				fmtCI(c.KendallTauC, 2, "—"), fmtCI(c.KendallTauB, 2, "—"), fmtCI(c.Spearman, 2, "—"), fmtCI(c.Pearson, 2, "—")})
 		}
 		mdTable(ew, []string{"metric", "criterion", "level", "n", "Kendall τc", "Kendall τb", "Spearman", "Pearson"}, rows)
 	}

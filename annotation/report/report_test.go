@@ -110,7 +110,7 @@ func TestMarkdown(t *testing.T) {
 		"| 1 | 1 | accurate@1 | 1.210 [1.020, 1.380] | 4.520 (1.25) | 1.310 (1.18) | 0.810 (1.10) | 48 |  |\n",
 		`generic &lt;b&gt;\|&lt;/b&gt;`, // the pipe cannot split the row
 		"| overall | 0.410 | 0.720 | 0.700 | ordinal 95% [0.610, 0.800] | — | 192 | 576 | 3 |",
-		"| CIDEr | overall | captioner | 4 | 0.990 [0.790, 1.090] |",
+		"| CIDEr | overall | captioner | 4 | 0.99 [0.79, 1.09] |",
 		"### tag shape:circle (20 images, 80 items)",
 		"- data (sha256): 5d41402abc4b2a76",
 		"\"top\\_k\"", // no: the thresholds block is code, unescaped

@@ -164,7 +164,7 @@ export function initLeaderboard(ctx) {
     for (const s of sources) {
       const id = `lw-${s.replace(/[^A-Za-z0-9_-]/g, '_')}`;
       const field = el('div', { class: 'field field-weight' });
-      const input = el('input', { id, name: `weight.${s}`, type: 'number', min: '0', step: '0.1', inputmode: 'decimal', 'data-source': s, class: 'input-small' });
+      const input = el('input', { id, name: `weight.${s}`, type: 'number', min: '0', step: '0.1', inputmode: 'decimal', 'data-source': s });
       input.value = weights[s] ? String(weights[s]) : '0';
       input.addEventListener('input', () => {
         const v = Number(input.value);
@@ -574,10 +574,10 @@ export function initLeaderboard(ctx) {
           return;
         }
         d.close();
+        ctx.changed({ adjudication: true });
+        await load();
         statusLine.textContent = `Image ${detail.image.external_id}: ${crit} set to ${v}; it replaces the consensus everywhere.`;
         statusLine.className = 'form-status is-ok';
-        ctx.changed({ adjudication: true });
-        load();
       });
     });
     d.replaceChildren(form);
