@@ -154,6 +154,21 @@ func folderSource(dir, label string, ps *Problems, warn *warnings) (*imageSource
 	return src, nil
 }
 
+// errCorruptEntry marks a zip entry that does not open.
+var errCorruptEntry = errors.New("corrupt archive entry")
+
+// archivedReader marks the read errors of a zip entry (a corrupt deflate
+// stream, a wrong checksum, a size other than declared) as the archive's.
+type archivedReader struct{ io.ReadCloser }
+
+func (r archivedReader) Read(p []byte) (int, error) {
+	n, err := r.ReadCloser.Read(p)
+	if err != nil && err != io.EOF {
+		err = fmt.Errorf("%w: %w", errCorruptEntry, err)
+	}
+	return n, err
+}
+
 // zipSource opens a zip and checks every entry's name, type and declared
 // size before any is inflated.
 func zipSource(p, label string, ps *Problems, warn *warnings) (*imageSource, error) {
@@ -201,7 +216,16 @@ func zipSource(p, label string, ps *Problems, warn *warnings) (*imageSource, err
 			continue
 		}
 		total += f.UncompressedSize64
-		src.entries = append(src.entries, imageEntry{name: name, size: int64(f.UncompressedSize64), open: f.Open})
+		src.entries = append(src.entries, imageEntry{name: name, size: int64(f.UncompressedSize64), open: func() (io.ReadCloser, error) {
+			rc, err := f.Open()
+			if err != nil {
+				// The whole archive is on disk: an entry that cannot be
+				// opened (a bad local header, an offset outside the file)
+				// is the archive's fault.
+				return nil, fmt.Errorf("%w: %w", errCorruptEntry, err)
+			}
+			return archivedReader{rc}, nil
+		}})
 	}
 	if total > MaxImagesTotalBytes {
 		zr.Close()
@@ -274,6 +298,11 @@ func scanEntry(e imageEntry) (img scannedImage, problem string, err error) {
 		if errors.Is(err, zip.ErrAlgorithm) {
 			return img, "unsupported zip compression method", nil
 		}
+		// A broken local header is the upload's fault, not an I/O
+		// failure: a problem naming the entry, not an internal error.
+		if errors.Is(err, errCorruptEntry) {
+			return img, err.Error(), nil
+		}
 		return img, "", err
 	}
 	defer rc.Close()
@@ -284,8 +313,11 @@ func scanEntry(e imageEntry) (img scannedImage, problem string, err error) {
 	// Hash the rest whatever the header said, so that a corrupt archive
 	// entry is reported as such rather than as a bad image.
 	if _, err := io.Copy(io.Discard, br); err != nil {
+		if errors.Is(err, errCorruptEntry) {
+			return img, err.Error(), nil
+		}
 		if errors.Is(err, zip.ErrChecksum) || errors.Is(err, zip.ErrFormat) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return img, fmt.Sprintf("corrupt archive entry: %v", err), nil
+			return img, err.Error(), nil
 		}
 		return img, "", err
 	}
