@@ -71,8 +71,14 @@ func viewTask(v *annotation.TaskView) taskResponse {
 	return r
 }
 
-// imageURL is where an image is served: by content hash only.
-func imageURL(sha string) string { return "/api/v1/images/" + sha }
+// imageURL is where an image is served: by content hash only; "" for an
+// image imported without its file (the rating page says it is missing).
+func imageURL(sha string) string {
+	if sha == "" {
+		return ""
+	}
+	return "/api/v1/images/" + sha
+}
 
 // ratingRequest is the body of POST /tasks/:id/ratings and PUT
 // /ratings/:id: answers (Likert) or choice (pairwise), and what goes with

@@ -428,7 +428,9 @@ export class Session {
     const img = this.image(task, false);
     img.id = 'rate-image';
     $('rate-image').replaceWith(img);
-    this.formStatus('');
+    // A campaign imported without its image files has tasks whose image
+    // is missing: say so rather than show an empty frame.
+    this.formStatus(task.image_url ? '' : 'This task’s image file is missing: the campaign was imported without its images. Press S and choose “The image is broken” so that the lead sees it.');
     this.view = new TaskView(task, task.rubric || this.camp.rubric, {
       question: $('rate-question'), captions: $('rate-captions'), criteria: $('rate-criteria'), comment: $('rate-comment'),
     });
@@ -464,7 +466,11 @@ export class Session {
           this.formStatus('The image did not load. If it stays broken, press S and choose “The image is broken”.');
         }
       });
-      img.src = task.image_url;
+      if (task.image_url) {
+        img.src = task.image_url;
+      } else {
+        img.alt = 'The image file is missing';
+      }
       this.images.set(task.task_id, img);
     }
     return img;
