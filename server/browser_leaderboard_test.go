@@ -172,6 +172,17 @@ func TestBrowserLeaderboard(t *testing.T) {
 		t.Errorf("adjudications in force %+v, want task %s %s = 4", adj, task, crit)
 	}
 
+	// Human judgments from elsewhere through the Import form: counted as
+	// imported in the report, and in the leaderboard's agreement.
+	csv := filepath.Join(t.TempDir(), "expert.csv")
+	if err := os.WriteFile(csv, []byte("image_id,captioner,annotator,overall\n1,accurate@1,expert-1,4.5\n2,random@1,expert-1,1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b.do("choose a ratings file", chromedp.SetUploadFiles(chromedp.ID("im-ratings"), []string{csv}))
+	b.do("import it", chromedp.Click(chromedp.CSS(`#import-form [type="submit"]`)))
+	b.waitText("#import-table", "Ratings (expert.csv) imported\t2\t0")
+	b.waitText("#annotator-agreement", "imported:expert-1")
+
 	// Every download link gives its format (fetched by the page, with its
 	// session, as a click would).
 	for _, tt := range []struct{ format, contentType, starts string }{

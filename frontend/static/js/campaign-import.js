@@ -49,6 +49,9 @@ export function initImport(ctx) {
     for (const f of images) body.append('images', f, f.name);
     const refs = form.elements.namedItem('references').files;
     if (refs.length) body.append('references', refs[0], refs[0].name);
+    const ratings = form.elements.namedItem('ratings').files;
+    if (ratings.length) body.append('ratings', ratings[0], ratings[0].name);
+    if (form.elements.namedItem('without_images').checked) body.append('without_images', 'true');
     let results = 0;
     for (const row of rows.querySelectorAll('.results-row')) {
       const file = row.querySelector('input[type="file"]');
@@ -68,8 +71,8 @@ export function initImport(ctx) {
       body.append('captioner', name.value.trim());
       results++;
     }
-    if (images.length === 0 && refs.length === 0 && results === 0) {
-      showError(form, { message: 'Choose at least one file: images, references or a results file.', field: 'im-images' });
+    if (images.length === 0 && refs.length === 0 && results === 0 && ratings.length === 0) {
+      showError(form, { message: 'Choose at least one file: images, references, a results file or ratings.', field: 'im-images' });
       return;
     }
     report.replaceChildren();
@@ -134,6 +137,7 @@ export function initImport(ctx) {
     for (const c of rep.captioners || []) {
       line(`Captions of ${fmt.captioner(c)} (${c.file})`, c.captions || {}, c.new ? 'new captioner' : '');
     }
+    if (rep.ratings) line(`Ratings (${rep.ratings.file})`, rep.ratings, 'imported');
     t.append(thead, tbody);
     const wrap = el('div', { class: 'table-wrap' });
     wrap.append(t);
