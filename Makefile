@@ -3,6 +3,10 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 GO        ?= go
+# Use the toolchain go.mod names (a patched Go release, fetched through the
+# module proxy), not whatever the machine's Go is: the installed Go's own
+# default is GOTOOLCHAIN=local, which would ignore it.
+export GOTOOLCHAIN ?= auto
 BIN       := bin/capeval
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 CACHE_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/capeval
@@ -62,6 +66,10 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 30s; crashers land in 
 .PHONY: bench
 bench: onnxruntime ## run the benchmarks
 	$(GO) test $(GOFLAGS_TAGS) -run '^$$' -bench . -benchmem ./...
+
+.PHONY: vulncheck
+vulncheck: ## govulncheck ./... against an offline copy of the Go vulnerability database
+	bash .ci/vulncheck
 
 .PHONY: lint
 lint: ## gofmt and go vet

@@ -2,11 +2,17 @@ module capeval
 
 go 1.26.8
 
+// The toolchain that builds capeval: 1.26.8 has the standard-library
+// vulnerabilities that .ci/vulncheck reports (crypto/x509, net/http,
+// html/template; fixed in 1.26.9 and 1.26.10). The Makefile sets
+// GOTOOLCHAIN=auto so that make build, test and vulncheck use it.
+toolchain go1.26.11
+
 require (
 	github.com/chromedp/chromedp v0.23.0
 	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/jackc/pgx/v5 v5.10.0
-	github.com/labstack/echo/v4 v4.16.0
+	github.com/labstack/echo/v4 v4.16.5
 	github.com/mattn/go-sqlite3 v1.14.22
 	github.com/prometheus/client_golang v1.25.0
 	github.com/yalue/onnxruntime_go v1.27.0
