@@ -51,9 +51,10 @@ func leaderboardSettings(c echo.Context) (annotation.LeaderboardSettings, error)
 	return st, nil
 }
 
-// getLeaderboard answers GET /campaigns/:id/leaderboard: the leaderboard
-// document (the JSON export's) with the query's settings.
-func (s *Server) getLeaderboard(c echo.Context) error {
+// leaderboardView answers a GET of one of the campaign's computed views
+// (leaderboard, agreement, adjudication queues) with the query's settings.
+func leaderboardView[T any](s *Server, c echo.Context,
+	view func(LeaderboardService, context.Context, int64, annotation.LeaderboardSettings) (T, error)) error {
 	svc, err := s.leaderboards()
 	if err != nil {
 		return err
@@ -66,56 +67,30 @@ func (s *Server) getLeaderboard(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	lb, err := svc.Leaderboard(c.Request().Context(), id, st)
+	out, err := view(svc, c.Request().Context(), id, st)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, lb)
+	return c.JSON(http.StatusOK, out)
+}
+
+// getLeaderboard answers GET /campaigns/:id/leaderboard: the leaderboard
+// document (the JSON export's) with the query's settings.
+func (s *Server) getLeaderboard(c echo.Context) error {
+	return leaderboardView(s, c, LeaderboardService.Leaderboard)
 }
 
 // getAgreement answers GET /campaigns/:id/agreement: the agreement
 // dashboard with the query's settings.
 func (s *Server) getAgreement(c echo.Context) error {
-	svc, err := s.leaderboards()
-	if err != nil {
-		return err
-	}
-	id, err := campaignIDParam(c)
-	if err != nil {
-		return err
-	}
-	st, err := leaderboardSettings(c)
-	if err != nil {
-		return err
-	}
-	a, err := svc.Agreement(c.Request().Context(), id, st)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, a)
+	return leaderboardView(s, c, LeaderboardService.Agreement)
 }
 
 // getAdjudicationQueues answers GET /campaigns/:id/adjudication: the items
 // where the annotators disagree most, and those where the metrics and the
 // humans do.
 func (s *Server) getAdjudicationQueues(c echo.Context) error {
-	svc, err := s.leaderboards()
-	if err != nil {
-		return err
-	}
-	id, err := campaignIDParam(c)
-	if err != nil {
-		return err
-	}
-	st, err := leaderboardSettings(c)
-	if err != nil {
-		return err
-	}
-	q, err := svc.AdjudicationQueues(c.Request().Context(), id, st)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, q)
+	return leaderboardView(s, c, LeaderboardService.AdjudicationQueues)
 }
 
 func taskIDParam(c echo.Context) (int64, error) {
