@@ -148,9 +148,6 @@ func (f *loadFixture) check(t *testing.T, res *loadtest.Result) {
 // acknowledged rating is stored exactly once, nothing else is, no task is
 // over-filled, no lease outlives its TTL and the campaign is complete.
 func TestServeSurvivesKill9UnderLoad(t *testing.T) {
-	if testing.Short() {
-		t.Skip("kills and restarts a server: not in -short")
-	}
 	bin := buildCapeval(t)
 	dsns := []struct {
 		name string
@@ -224,9 +221,6 @@ func TestServeSurvivesKill9UnderLoad(t *testing.T) {
 // PostgreSQL database; every annotator sends its requests to both in turn.
 // The queue's invariants hold across them.
 func TestTwoReplicasOnePostgres(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts two servers: not in -short")
-	}
 	dsn := modelstest.NewPostgresDatabase(t)
 	bin := buildCapeval(t)
 	f := newLoadFixture(t, dsn, 150, 3, 100)
