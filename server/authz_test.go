@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -13,11 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"capeval/accounts"
 	"capeval/annotation"
 	"capeval/autoeval"
 	"capeval/models"
-	"capeval/models/modelstest"
 )
 
 // principal is who sends a request of the authorization matrix: a role,
@@ -184,27 +181,8 @@ type authzFixture struct {
 
 func newAuthzFixture(t *testing.T) *authzFixture {
 	t.Helper()
-	store := modelstest.New(t, models.DialectSQLite)
-	dataDir := t.TempDir()
-	cfg, err := LoadConfig(func(k string) string {
-		if k == "CAPEVAL_DATA_DIR" {
-			return dataDir
-		}
-		return ""
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.JWTSecret = strings.Repeat("k", 32)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	app := &testApp{t: t, store: store, users: map[models.Role]*models.User{}, secret: cfg.JWTSecret,
-		clock: &testClock{t: time.Date(2031, 3, 4, 10, 0, 0, 0, time.UTC)}}
-	acfg := cfg.AccountsConfig()
-	acfg.Now = app.clock.Now
-	if app.accounts, err = accounts.New(store, log, acfg); err != nil {
-		t.Fatal(err)
-	}
-	qa := &queueApp{testApp: app, images: annotation.NewImageStore(dataDir)}
+	qa, cfg, log := newQueueAppBase(t, models.DialectSQLite)
+	app, store := qa.testApp, qa.store
 	// The services as `capeval serve` wires them (internal/cli/serve.go).
 	campaigns := annotation.NewCampaigns(store, log)
 	quality := annotation.NewQuality(store, log)

@@ -41,6 +41,24 @@ const (
 
 func newQueueApp(t *testing.T, kind string, opts annotation.QueueOptions) *queueApp {
 	t.Helper()
+	qa, cfg, log := newQueueAppBase(t, kind)
+	app, store := qa.testApp, qa.store
+	if opts.Now == nil {
+		opts.Now = app.clock.Now
+	}
+	qa.queue = annotation.NewQueue(store, qa.images, log, opts)
+	app.srv = New(cfg, store, app.accounts, Services{Queue: qa.queue}, log)
+	for _, role := range []models.Role{models.RoleAdmin, models.RoleLead, models.RoleAnnotator} {
+		app.users[role] = qa.addUser(string(role), role)
+	}
+	return qa
+}
+
+// newQueueAppBase returns a queueApp with a migrated store of kind, an
+// image store, the accounts service on the app's clock and the server's
+// configuration; the caller builds the services and the server.
+func newQueueAppBase(t *testing.T, kind string) (*queueApp, Config, *slog.Logger) {
+	t.Helper()
 	store := modelstest.New(t, kind)
 	dataDir := t.TempDir()
 	cfg, err := LoadConfig(func(k string) string {
@@ -61,16 +79,8 @@ func newQueueApp(t *testing.T, kind string, opts annotation.QueueOptions) *queue
 	if app.accounts, err = accounts.New(store, log, acfg); err != nil {
 		t.Fatal(err)
 	}
-	if opts.Now == nil {
-		opts.Now = app.clock.Now
-	}
 	qa := &queueApp{testApp: app, images: annotation.NewImageStore(dataDir)}
-	qa.queue = annotation.NewQueue(store, qa.images, log, opts)
-	app.srv = New(cfg, store, app.accounts, Services{Queue: qa.queue}, log)
-	for _, role := range []models.Role{models.RoleAdmin, models.RoleLead, models.RoleAnnotator} {
-		app.users[role] = qa.addUser(string(role), role)
-	}
-	return qa
+	return qa, cfg, log
 }
 
 // addUser creates an account without a password (no argon2: tokens are
