@@ -40,15 +40,20 @@ const (
 	pgNotNullViolation    = "23502"
 )
 
-// classify maps a driver error to ErrNotFound, ErrConflict or ErrInvalid,
-// keeping the driver error in the chain for its details; other errors are
-// returned unchanged. It knows both drivers, so callers never look at them.
+// classify maps a driver error to ErrNotFound, ErrConflict, ErrInvalid or
+// ErrUnavailable, keeping the driver error in the chain for its details;
+// other errors are returned unchanged. It knows both drivers, so callers never look at them.
 func classify(err error) error {
 	if err == nil {
 		return nil
 	}
-	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrConflict) || errors.Is(err, ErrInvalid) || errors.Is(err, ErrHeld) {
+	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrConflict) || errors.Is(err, ErrInvalid) || errors.Is(err, ErrHeld) || errors.Is(err, ErrUnavailable) {
 		return err
+	}
+	// Before the SQLSTATE codes below: a server shutting down answers with
+	// a PgError of its own (57P01).
+	if connectionLost(err) {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return fmt.Errorf("%w: %w", ErrNotFound, err)

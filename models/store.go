@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -193,6 +194,12 @@ func openPostgres(ctx context.Context, dsn string, cfg *gorm.Config, log *slog.L
 	if err != nil {
 		return nil, fmt.Errorf("models: open PostgreSQL %s: %w", redactDSN(dsn), err)
 	}
+	// A connect that never ends would hang the request that needs the new
+	// connection, and every request queued behind the pool's limit; a
+	// connect_timeout in the DSN (seconds, 0 meaning none) is kept.
+	if !dsnSets(dsn, "connect_timeout") {
+		connCfg.ConnectTimeout = DefaultConnectTimeout
+	}
 	// Name the sessions, so that pg_stat_activity shows whose they are.
 	if _, ok := connCfg.RuntimeParams["application_name"]; !ok {
 		connCfg.RuntimeParams["application_name"] = "capeval"
@@ -230,6 +237,12 @@ func openPostgres(ctx context.Context, dsn string, cfg *gorm.Config, log *slog.L
 	}
 	log.Debug("database opened", "dialect", DialectPostgres, "dsn", redactDSN(dsn))
 	return s, nil
+}
+
+// dsnSets reports whether the URL DSN sets the query parameter name.
+func dsnSets(dsn, name string) bool {
+	u, err := url.Parse(dsn)
+	return err == nil && u.Query().Has(name)
 }
 
 // redactDSN hides a password in a URL DSN, for messages and logs.

@@ -55,9 +55,17 @@ func NewPostgresDatabase(t testing.TB) string {
 	if base == "" {
 		sharedtest.Missing(t, "%s is not set: PostgreSQL store tests need a server (.ci/run starts one)", PostgresDSNEnv)
 	}
+	return createDatabase(t, base, PostgresDSNEnv)
+}
+
+// createDatabase creates an empty database on the server that base (the
+// value of the variable env) names, drops it when the test ends, and
+// returns its DSN.
+func createDatabase(t testing.TB, base, env string) string {
+	t.Helper()
 	u, err := url.Parse(base)
 	if err != nil {
-		t.Fatalf("modelstest: %s is not a URL: %v", PostgresDSNEnv, err)
+		t.Fatalf("modelstest: %s is not a URL: %v", env, err)
 	}
 	var b [6]byte
 	if _, err := rand.Read(b[:]); err != nil {
@@ -67,7 +75,7 @@ func NewPostgresDatabase(t testing.TB) string {
 
 	admin, err := sql.Open("pgx", base)
 	if err != nil {
-		t.Fatalf("modelstest: connect to %s: %v", PostgresDSNEnv, err)
+		t.Fatalf("modelstest: connect to %s: %v", env, err)
 	}
 	defer admin.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
