@@ -3,6 +3,7 @@ package annotation_test
 import (
 	"archive/zip"
 	"bytes"
+	"compress/flate"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	"image/jpeg"
 	"image/png"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sort"
@@ -454,6 +456,16 @@ func TestImportRefused(t *testing.T) {
 					"x.zip: /etc/evil.png: refused: an absolute path", "x.zip: C:/evil.png: refused: a path with a drive letter"}, 5},
 			{"zip entry declaring too many bytes", rawZip(1, 1<<40), []string{"x.zip: bomb0.png: 1099511627776 bytes uncompressed: larger than the limit of 67108864 bytes per image"}, 1},
 			{"zip declaring too many bytes in all", rawZip(300, 60<<20), []string{"x.zip: 18874368000 bytes uncompressed: more than the limit of 17179869184 per import"}, 1},
+			{"zip entry declaring a compression ratio over the limit", bombZip(bombEntry{name: "bomb.png", content: zerosAfterPNG(50 << 20)}),
+				[]string{"x.zip: bomb.png: refused: 52428800 bytes from ", "over the limit of 100:1"}, 1},
+			{"zip entry whose header understates its ratio", bombZip(bombEntry{name: "bomb.png", content: zerosAfterPNG(50 << 20), compressed: 50 << 20},
+				// Incompressible padding keeps the archive as a whole under the ratio.
+				bombEntry{name: "padding.bin", content: noise(2 << 20)}),
+				[]string{"x.zip: bomb.png: refused: it inflates more than 100 times the compressed bytes read", "whatever its header declares"}, 1},
+			{"zip entry inflating past its declared size", bombZip(bombEntry{name: "liar.png", content: zerosAfterPNG(2 << 20), uncompressed: 4096}),
+				[]string{"x.zip: liar.png: corrupt archive entry: it inflates past the 4096 bytes its header declares"}, 1},
+			{"zip of small entries over the ratio in all", bombZip(smallBombs(20)...),
+				[]string{"x.zip: 20971520 bytes uncompressed from a ", "over the limit of 100:1"}, 1},
 			{"symlink in a zip", zipped(zipEntry{name: "link.png", content: []byte("/etc/passwd"), mode: fs.ModeSymlink | 0o777}),
 				[]string{"x.zip: link.png: refused: a symbolic link"}, 1},
 			{"not a zip", func(f *impFixture) annotation.ImportRequest {
@@ -654,14 +666,15 @@ func TestImportCampaignState(t *testing.T) {
 }
 
 // rawZip writes n stored entries bombN.png whose headers declare size
-// bytes each while holding 8: archive bombs judged by their headers alone.
+// bytes each (compressed as stored entries are: not at all) while holding
+// 8: archive bombs judged by their headers alone.
 func rawZip(n int, size uint64) func(f *impFixture) annotation.ImportRequest {
 	return func(f *impFixture) annotation.ImportRequest {
 		var buf bytes.Buffer
 		zw := zip.NewWriter(&buf)
 		for i := 0; i < n; i++ {
 			w, err := zw.CreateRaw(&zip.FileHeader{Name: fmt.Sprintf("bomb%d.png", i), Method: zip.Store,
-				CompressedSize64: 8, UncompressedSize64: size})
+				CompressedSize64: size, UncompressedSize64: size})
 			if err != nil {
 				f.t.Fatal(err)
 			}
@@ -672,6 +685,143 @@ func rawZip(n int, size uint64) func(f *impFixture) annotation.ImportRequest {
 		}
 		return annotation.ImportRequest{Images: annotation.SourceFile{Path: f.file("x.zip", buf.String()), Name: "x.zip"}}
 	}
+}
+
+// bombEntry is a deflated zip entry whose header may lie: compressed and
+// uncompressed, when not 0, are the sizes it declares instead of the true
+// ones.
+type bombEntry struct {
+	name                     string
+	content                  []byte
+	compressed, uncompressed uint64
+}
+
+// bombZip writes the entries, deflated, into x.zip with the sizes they
+// declare.
+func bombZip(entries ...bombEntry) func(f *impFixture) annotation.ImportRequest {
+	return func(f *impFixture) annotation.ImportRequest {
+		var buf bytes.Buffer
+		zw := zip.NewWriter(&buf)
+		for _, e := range entries {
+			var def bytes.Buffer
+			fw, err := flate.NewWriter(&def, flate.BestCompression)
+			if err != nil {
+				f.t.Fatal(err)
+			}
+			fw.Write(e.content)
+			if err := fw.Close(); err != nil {
+				f.t.Fatal(err)
+			}
+			h := &zip.FileHeader{Name: e.name, Method: zip.Deflate, CRC32: crc32.ChecksumIEEE(e.content),
+				CompressedSize64: uint64(def.Len()), UncompressedSize64: uint64(len(e.content))}
+			if e.compressed != 0 {
+				h.CompressedSize64 = e.compressed
+			}
+			if e.uncompressed != 0 {
+				h.UncompressedSize64 = e.uncompressed
+			}
+			w, err := zw.CreateRaw(h)
+			if err != nil {
+				f.t.Fatal(err)
+			}
+			w.Write(def.Bytes())
+		}
+		if err := zw.Close(); err != nil {
+			f.t.Fatal(err)
+		}
+		return annotation.ImportRequest{Images: annotation.SourceFile{Path: f.file("x.zip", buf.String()), Name: "x.zip"}}
+	}
+}
+
+// zerosAfterPNG is a valid PNG padded with zeros to n bytes: the decoder
+// reads its header and ignores the rest, so only a limit on the inflated
+// bytes refuses it.
+func zerosAfterPNG(n int) []byte {
+	b := make([]byte, n)
+	var buf bytes.Buffer
+	png.Encode(&buf, image.NewGray(image.Rect(0, 0, 3, 2)))
+	copy(b, buf.Bytes())
+	return b
+}
+
+// noise is n pseudo-random bytes, the same every run: deflate cannot
+// shrink them.
+func noise(n int) []byte {
+	b := make([]byte, n)
+	rand.NewChaCha8([32]byte{7}).Read(b)
+	return b
+}
+
+// smallBombs are n distinct padded PNGs of exactly
+// annotation.CompressionRatioFloor bytes each: no entry is over the floor,
+// the archive is.
+func smallBombs(n int) []bombEntry {
+	out := make([]bombEntry, n)
+	for i := range out {
+		b := zerosAfterPNG(annotation.CompressionRatioFloor)
+		b[len(b)-1] = byte(i) // distinct content, distinct images
+		out[i] = bombEntry{name: fmt.Sprintf("small%d.png", i), content: b}
+	}
+	return out
+}
+
+// TestImportZipOfPNGs: a zip of photo-like PNGs drawn here, one of them
+// saved without PNG compression and over the ratio floor (images that
+// barely compress in a zip, and one that compresses as much as a real
+// image does at worst), imports whole.
+func TestImportZipOfPNGs(t *testing.T) {
+	modelstest.ForEach(t, func(t *testing.T, s *models.Store) {
+		f := newImpFixture(t, s)
+		var entries []zipEntry
+		for i := range 12 {
+			entries = append(entries, zipEntry{name: fmt.Sprintf("photos/%02d.png", i), content: photoPNG(t, i, 64, 48, png.DefaultCompression)})
+		}
+		big := photoPNG(t, 99, 800, 600, png.NoCompression)
+		if len(big) <= annotation.CompressionRatioFloor {
+			t.Fatalf("the uncompressed PNG has %d bytes, want more than the floor %d", len(big), annotation.CompressionRatioFloor)
+		}
+		entries = append(entries, zipEntry{name: "photos/big.png", content: big})
+		p := f.zip("photos.zip", entries...)
+		zr, err := zip.OpenReader(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range zr.File {
+			r := float64(e.UncompressedSize64) / float64(e.CompressedSize64)
+			t.Logf("%s: %d bytes, %.2f:1", e.Name, e.UncompressedSize64, r)
+			if r > annotation.MaxCompressionRatio/4 {
+				t.Errorf("%s compresses %.1f:1: no longer far below the limit", e.Name, r)
+			}
+		}
+		zr.Close()
+		rep := f.mustImport(annotation.ImportRequest{Images: annotation.SourceFile{Path: p, Name: "photos.zip"}})
+		if rep.Images.Added != 13 {
+			t.Errorf("%d images added, want 13: %+v", rep.Images.Added, rep)
+		}
+		if files := storedFiles(t, f.dataDir); len(files) != 13 {
+			t.Errorf("%d files stored, want 13", len(files))
+		}
+	})
+}
+
+// photoPNG draws a w×h image with gradients and noise, as a photograph
+// has, seeded by i.
+func photoPNG(t *testing.T, i, w, h int, level png.CompressionLevel) []byte {
+	t.Helper()
+	m := image.NewRGBA(image.Rect(0, 0, w, h))
+	state := uint32(i)*2654435761 + 1
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			state = state*1664525 + 1013904223
+			n := uint8(state >> 28)
+			m.Set(x, y, color.RGBA{uint8(x*255/w) + n, uint8(y*255/h) + n, uint8(i*37) + n/2, 255})
+		}
+	}
+	var buf bytes.Buffer
+	if err := (&png.Encoder{CompressionLevel: level}).Encode(&buf, m); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }
 
 // TestImportConcurrently: two imports of the same files at once both

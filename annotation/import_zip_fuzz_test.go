@@ -10,11 +10,11 @@ import (
 
 // FuzzZipImages opens any bytes as an uploaded images zip and scans it as
 // an import does: no panic; the only errors are I/O ones (a bad archive or
-// entry is a problem, not an error); every entry kept has a safe name and
-// a declared size within the limit; every image scanned has a known
-// format, a hash and a pixel count within the limits. The seeds are in
-// testdata/fuzz/FuzzZipImages and below: a good zip, zip slip, a
-// symlink, an entry lying about its size.
+// entry is a problem, not an error); every entry kept has a safe name, a
+// declared size and a declared compression ratio within the limits; every
+// image scanned has a known format, a hash and a pixel count within the
+// limits. The seeds are in testdata/fuzz/FuzzZipImages and below: a good
+// zip, zip slip, a symlink, an entry lying about its size.
 func FuzzZipImages(f *testing.F) {
 	mk := func(entries ...[2]string) []byte {
 		var buf bytes.Buffer
@@ -59,6 +59,9 @@ func FuzzZipImages(f *testing.F) {
 			if e.size > MaxImageBytes {
 				t.Fatalf("entry %q of %d bytes kept", e.name, e.size)
 			}
+			if !declaredRatioOK(src, e.name) {
+				t.Fatalf("entry %q kept, declaring a compression ratio over the limit", e.name)
+			}
 		}
 		imgs, err := src.scan(stem, &ps)
 		if err != nil {
@@ -71,4 +74,19 @@ func FuzzZipImages(f *testing.F) {
 			}
 		}
 	})
+}
+
+// declaredRatioOK reports whether an entry of the archive with that name
+// (names may repeat) declares a compression ratio within the limit.
+func declaredRatioOK(src *imageSource, name string) bool {
+	zr, _ := src.closer.(*zip.ReadCloser)
+	if zr == nil {
+		return true
+	}
+	for _, f := range zr.File {
+		if f.Name == name && !ratioExceeded(f.UncompressedSize64, f.CompressedSize64) {
+			return true
+		}
+	}
+	return false
 }
