@@ -313,9 +313,22 @@ func (s *Store) Close() error {
 // calling InTx on it nests with a savepoint. On SQLite the transaction holds
 // the write lock from its start (BEGIN IMMEDIATE), so keep it short.
 func (s *Store) InTx(ctx context.Context, fn func(tx *Store) error) error {
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		return fn(&Store{db: tx, dialect: s.dialect, log: s.log, stmts: s.stmts})
+	fnFailed := false
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := fn(&Store{db: tx, dialect: s.dialect, log: s.log, stmts: s.stmts}); err != nil {
+			fnFailed = true
+			return err
+		}
+		return nil
 	})
+	if err != nil && !fnFailed {
+		// BEGIN or COMMIT failed in the driver: classified like a query's
+		// error, so that a connection lost at COMMIT is ErrUnavailable
+		// (whether it committed is unknown; clients resend with the same
+		// idempotency key). fn's own errors are classified already.
+		return classify(err)
+	}
+	return err
 }
 
 // conn returns the gorm handle bound to ctx.

@@ -39,7 +39,7 @@ const (
 // IsUnavailable reports whether err says that the database cannot be
 // reached: ErrUnavailable (the store classified a driver error so), a failed
 // connect (refused, timed out, the server starting or shutting down),
-// driver.ErrBadConn, or a PostgreSQL error of class 08 or 57P01-03. A
+// driver.ErrBadConn, pgx's closed connection, or a PostgreSQL error of class 08 or 57P01-03. A
 // request cancelled by its client is not (the database may be fine), nor a
 // request deadline outside a connect, nor any constraint or serialization
 // error. Bare network errors and EOF count only inside the store, where
@@ -71,7 +71,9 @@ func unreachable(err error) bool {
 		// connections, out of memory) still leaves no connection.
 		return connect
 	}
-	return connect || errors.Is(err, driver.ErrBadConn)
+	// ErrConnClosed: the driver closed the connection after an earlier
+	// failure on it (the database went away mid-query).
+	return connect || errors.Is(err, driver.ErrBadConn) || errors.Is(err, pgconn.ErrConnClosed)
 }
 
 // connectionLost reports whether err, an error of the database driver,

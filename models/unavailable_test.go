@@ -118,6 +118,9 @@ func TestIsUnavailable(t *testing.T) {
 			return s.Ping(c)
 		}},
 		{name: "driver.ErrBadConn", want: true, err: func(*testing.T) error { return fmt.Errorf("query: %w", driver.ErrBadConn) }},
+		{name: "connection closed by the driver after a failure", want: true, err: func(*testing.T) error {
+			return fmt.Errorf("annotation: rate task 83: %w", pgconn.ErrConnClosed)
+		}},
 		{name: "SQLSTATE 08006 connection failure", want: true, err: pgErr("08006")},
 		{name: "SQLSTATE 08001 cannot establish", want: true, err: pgErr("08001")},
 		{name: "SQLSTATE 57P01 admin shutdown", want: true, err: pgErr("57P01")},
@@ -214,7 +217,9 @@ func TestFaultClusterStopped(t *testing.T) {
 	if err := s.CreateUser(ctx, &u); err != nil {
 		t.Fatal(err)
 	}
-	c.Ctl("stop", "-m", "immediate", "-w")
+	if _, err := c.Ctl("stop", "-m", "immediate", "-w"); err != nil {
+		t.Fatal(err)
+	}
 	for i, what := range []string{"pooled connection", "new connection"} {
 		start := time.Now()
 		_, err := s.UserByID(ctx, u.ID)
@@ -229,7 +234,9 @@ func TestFaultClusterStopped(t *testing.T) {
 			t.Errorf("read on a new connection: %v; want a *pgconn.ConnectError", err)
 		}
 	}
-	c.Ctl("start", "-w")
+	if _, err := c.Ctl("start", "-w"); err != nil {
+		t.Fatal(err)
+	}
 	got, err := s.UserByID(ctx, u.ID)
 	if err != nil || got.Email != u.Email {
 		t.Fatalf("after the restart: %v, %v; want the user back without reopening the store", got, err)

@@ -2,6 +2,7 @@ package modelstest
 
 import (
 	"errors"
+	"fmt"
 	"net/url"
 	"os"
 	"os/exec"
@@ -84,16 +85,16 @@ func (c *FaultCluster) lock(host string) {
 	c.t.Cleanup(func() { _ = f.Close() }) // closing releases the lock
 }
 
-// Ctl runs the pg_ctl script with args and returns how long it took; a
-// failure fails the test.
-func (c *FaultCluster) Ctl(args ...string) time.Duration {
-	c.t.Helper()
+// Ctl runs the pg_ctl script with args and returns how long it took. It
+// does not fail the test itself, so that it may be called from any
+// goroutine.
+func (c *FaultCluster) Ctl(args ...string) (time.Duration, error) {
 	start := time.Now()
 	out, err := exec.Command(c.ctl, args...).CombinedOutput()
 	if err != nil {
-		c.t.Fatalf("modelstest: %s %s: %v\n%s", c.ctl, strings.Join(args, " "), err, out)
+		return time.Since(start), fmt.Errorf("modelstest: %s %s: %w\n%s", c.ctl, strings.Join(args, " "), err, out)
 	}
-	return time.Since(start)
+	return time.Since(start), nil
 }
 
 // ensureRunning starts the cluster when pg_ctl status says it is not
@@ -106,7 +107,9 @@ func (c *FaultCluster) ensureRunning() {
 	case err == nil:
 		return
 	case errors.As(err, &ee) && ee.ExitCode() == 3:
-		c.Ctl("start", "-w")
+		if _, err := c.Ctl("start", "-w"); err != nil {
+			c.t.Fatal(err)
+		}
 	default:
 		c.t.Fatalf("modelstest: %s status: %v", c.ctl, err)
 	}
