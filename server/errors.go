@@ -46,6 +46,17 @@ func badRequest(field, format string, args ...any) *apiError {
 	return &apiError{Status: http.StatusBadRequest, Code: "invalid_input", Message: fmt.Sprintf(format, args...), Field: field}
 }
 
+// databaseRetryAfter is the Retry-After of a database outage: a restart
+// takes a second or two, and clients that all come back at once would
+// find the new connections' handshakes in their way.
+const databaseRetryAfter = 3 * time.Second
+
+// errDatabaseUnavailable answers a request that met the database down. It
+// is public (the client learns what to do: wait and send again), and says
+// nothing of the database's address or the driver's error.
+var errDatabaseUnavailable = &apiError{Status: http.StatusServiceUnavailable, Code: "database_unavailable",
+	Message: "the database is unavailable: try again in a few seconds", retryAfter: databaseRetryAfter, public: true}
+
 var (
 	errUnauthorized = &apiError{Status: http.StatusUnauthorized, Code: "unauthorized", Message: "log in first: the token is missing, invalid, expired or revoked"}
 	errForbidden    = &apiError{Status: http.StatusForbidden, Code: "forbidden", Message: "your role may not do this"}
@@ -58,6 +69,12 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 		return
 	}
 	ae := s.toAPIError(err)
+	if ae == errDatabaseUnavailable {
+		// Public, so not logged below; an outage is the operator's to see,
+		// once per request, with the driver's error.
+		s.log.Warn("database unavailable", "method", c.Request().Method, "path", c.Request().URL.Path,
+			"request_id", c.Response().Header().Get(echo.HeaderXRequestID), "err", err)
+	}
 	if ae.retryAfter > 0 {
 		// Whole seconds, rounded up: a client that waits the number it is
 		// told must not come back a moment too early.
@@ -92,6 +109,8 @@ func (s *Server) toAPIError(err error) *apiError {
 	switch {
 	case errors.As(err, &ae):
 		return ae
+	case models.IsUnavailable(err): // before the sentinels that may wrap it
+		return errDatabaseUnavailable
 	case errors.As(err, &te):
 		return &apiError{Status: http.StatusTooManyRequests, Code: "rate_limited", retryAfter: te.RetryAfter,
 			Message: "too many failed password checks: try again in " + max(te.RetryAfter, time.Second).Round(time.Second).String()}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -35,8 +36,9 @@ func (s *Server) healthz(c echo.Context) error {
 // readyz answers 200 only when the database answers.
 func (s *Server) readyz(c echo.Context) error {
 	if err := s.store.Ping(c.Request().Context()); err != nil {
-		s.log.Warn("not ready", "err", err)
-		return c.JSON(http.StatusServiceUnavailable, map[string]*apiError{"error": {Code: "unavailable", Message: "database unreachable"}})
+		// Whatever the ping's error, a database that does not answer it is
+		// unavailable to this replica (errorHandler logs it).
+		return fmt.Errorf("%w: %w", models.ErrUnavailable, err)
 	}
 	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
 }
