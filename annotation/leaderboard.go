@@ -122,7 +122,8 @@ func DefaultLeaderboardSettings(c *models.Campaign) LeaderboardSettings {
 	return savedSettings(c).withDefaults(c, storedRubric(c.Rubric))
 }
 
-// load reads everything the computations need.
+// load reads everything the computations need, streaming the ratings
+// and scores into the judgments' compact form (judgmentBuilder).
 func (l *Leaderboards) load(ctx context.Context, campaignID int64, req LeaderboardSettings) (*judgments, *models.Campaign, *QualityReport, LeaderboardSettings, error) {
 	st := l.store
 	camp, err := st.CampaignByID(ctx, campaignID)
@@ -155,63 +156,60 @@ func (l *Leaderboards) load(ctx context.Context, campaignID int64, req Leaderboa
 	fail := func(err error) (*judgments, *models.Campaign, *QualityReport, LeaderboardSettings, error) {
 		return nil, nil, nil, s, fmt.Errorf("annotation: leaderboard of campaign %d: %w", campaignID, err)
 	}
-	rows := &judgmentRows{campaign: camp, rubric: rubric, tokens: l.tokens, lengthUnit: l.lengthUnit}
-	if rows.captioners, err = st.Captioners(ctx, campaignID); err != nil {
+	captioners, err := st.Captioners(ctx, campaignID)
+	if err != nil {
 		return fail(err)
 	}
-	if rows.images, err = st.Images(ctx, campaignID, true); err != nil {
+	images, err := st.Images(ctx, campaignID, true)
+	if err != nil {
 		return fail(err)
 	}
-	ids := make([]int64, len(rows.captioners))
-	for i, c := range rows.captioners {
-		ids[i] = c.ID
-	}
-	if err = st.EachCaption(ctx, ids, func(c models.Caption) error { rows.captions = append(rows.captions, c); return nil }); err != nil {
-		return fail(err)
-	}
-	if err = st.EachJudgedCaption(ctx, campaignID, func(c models.JudgedCaption) error { rows.judged = append(rows.judged, c); return nil }); err != nil {
-		return fail(err)
-	}
-	if err = st.EachJudgment(ctx, campaignID, func(r models.JudgmentRating) error { rows.ratings = append(rows.ratings, r); return nil }); err != nil {
-		return fail(err)
-	}
-	if err = st.EachCaptionScore(ctx, ids, Metrics, func(r models.CaptionScoreRow) error { rows.scores = append(rows.scores, r); return nil }); err != nil {
-		return fail(err)
-	}
-	if rows.adjudged, err = st.AdjudicationsInForce(ctx, campaignID); err != nil {
-		return fail(err)
-	}
+	// The quality report first: who is excluded is part of each rating's
+	// annotator as it streams in.
 	var rep *QualityReport
+	var excluded []int64
 	if l.quality != nil {
 		if rep, err = l.quality.Report(ctx, campaignID); err != nil {
 			return fail(err)
 		}
 		for _, a := range rep.Annotators {
 			if a.Exclusion.Excluded {
-				rows.excluded = append(rows.excluded, a.Annotator.ID)
+				excluded = append(excluded, a.Annotator.ID)
 			}
 		}
 	}
-	var userIDs []int64
-	for _, r := range rows.ratings {
-		if r.AnnotatorID != 0 {
-			userIDs = append(userIDs, r.AnnotatorID)
-		}
+	b := newJudgmentBuilder(camp, rubric, captioners, images, excluded, l.tokens, l.lengthUnit)
+	ids := make([]int64, len(captioners))
+	for i, c := range captioners {
+		ids[i] = c.ID
 	}
-	for _, a := range rows.adjudged {
+	if err = st.EachCaption(ctx, ids, func(c models.Caption) error { b.addCaption(c); return nil }); err != nil {
+		return fail(err)
+	}
+	if err = st.EachJudgedCaption(ctx, campaignID, func(c models.JudgedCaption) error { b.addLink(c); return nil }); err != nil {
+		return fail(err)
+	}
+	if err = st.EachJudgment(ctx, campaignID, b.addRating); err != nil {
+		return fail(err)
+	}
+	if err = st.EachCaptionScore(ctx, ids, Metrics, func(r models.CaptionScoreRow) error { b.addScore(r); return nil }); err != nil {
+		return fail(err)
+	}
+	adjudged, err := st.AdjudicationsInForce(ctx, campaignID)
+	if err != nil {
+		return fail(err)
+	}
+	userIDs := b.userIDs()
+	for _, a := range adjudged {
 		if a.DecidedBy != nil {
 			userIDs = append(userIDs, *a.DecidedBy)
 		}
 	}
-	refs, err := l.userRefs(ctx, userIDs)
+	users, err := l.userRefs(ctx, userIDs)
 	if err != nil {
 		return fail(err)
 	}
-	rows.users = refs
-	j, err := rows.build()
-	if err != nil {
-		return fail(err)
-	}
+	j := b.finish(users, adjudged)
 	return j, camp, rep, s, nil
 }
 

@@ -26,15 +26,16 @@ type JudgmentRating struct {
 }
 
 // EachJudgment calls fn for every rating of the campaign's regular tasks,
-// in rating ID order: gold tasks (which judge the annotator, not a
-// caption) and the set-aside tasks the lead left out are not read. An
-// error from fn stops the walk and is returned as is.
+// by task, then rating ID (so that a reader can fold each task's ratings
+// as they come): gold tasks (which judge the annotator, not a caption) and
+// the set-aside tasks the lead left out are not read. An error from fn
+// stops the walk and is returned as is.
 func (s *Store) EachJudgment(ctx context.Context, campaignID int64, fn func(JudgmentRating) error) error {
 	rows, err := s.conn(ctx).Raw(`SELECT r.id, r.task_id, COALESCE(r.annotator_id, 0), r.imported, r.external_annotator,
 			r.answers, COALESCE(r.choice, ''), t.kind, t.image_id
 		FROM ratings r JOIN tasks t ON t.id = r.task_id
 		WHERE t.campaign_id = ? AND t.is_gold = ? AND NOT EXISTS (SELECT 1 FROM left_out_tasks o WHERE o.task_id = t.id)
-		ORDER BY r.id`, campaignID, false).Rows()
+		ORDER BY r.task_id, r.id`, campaignID, false).Rows()
 	return wrapRead(eachRow(rows, err, fn, func(r *sql.Rows, j *JudgmentRating) error {
 		var answers string
 		if err := r.Scan(&j.ID, &j.TaskID, &j.AnnotatorID, &j.Imported, &j.ExternalAnnotator, &answers, &j.Choice, &j.Kind, &j.ImageID); err != nil {
