@@ -134,10 +134,10 @@ func lineWhere(file string, line int, field string) string {
 // ratingFields are the fields of a JSON Lines record, raw so that each is
 // checked with a message of its own.
 type ratingFields struct {
-	ImageID   json.RawMessage `json:"image_id"`
-	Captioner json.RawMessage `json:"captioner"`
-	Annotator json.RawMessage `json:"annotator"`
-	Ratings   json.RawMessage `json:"ratings"`
+	ImageID   json.RawMessage
+	Captioner json.RawMessage
+	Annotator json.RawMessage
+	Ratings   json.RawMessage
 }
 
 var ratingFieldNames = []string{"image_id", "captioner", "annotator", "ratings"}
@@ -165,88 +165,78 @@ func readRatingsJSONL(name string, br *bufio.Reader, ps *Problems, fn func(*rati
 	}
 }
 
-// fastRating is a well-formed record, decoded in one step; any record it
-// does not fit (an unknown field, a value that is not a number, a missing
-// field) takes parseRatingLine's field-by-field path, which says what is
-// wrong.
-type fastRating struct {
-	ImageID   json.RawMessage     `json:"image_id"`
-	Captioner *string             `json:"captioner"`
-	Annotator json.RawMessage     `json:"annotator"`
-	Ratings   map[string]*float64 `json:"ratings"`
+// jsonMember is one member of a JSON object, its key unescaped.
+type jsonMember struct {
+	key string
+	raw json.RawMessage
 }
 
-var (
-	keyImageID   = []byte(`"image_id"`)
-	keyCaptioner = []byte(`"captioner"`)
-	keyRatings   = []byte(`"ratings"`)
-	keyAnnotator = []byte(`"annotator"`)
-)
-
-// parseFast decodes a well-formed record, or returns nil. The keys must
-// be spelled exactly (encoding/json matches struct fields ignoring case;
-// the slow path does not).
-func parseFast(line int, t []byte) *ratingRecord {
-	lower := bytes.ToLower(t)
-	for _, k := range [][]byte{keyImageID, keyCaptioner, keyRatings, keyAnnotator} {
-		if n := bytes.Count(t, k); n != bytes.Count(lower, k) || n == 0 && !bytes.Equal(k, keyAnnotator) {
-			return nil // a key spelled in another case, or missing
+// jsonObject reads a JSON object member by member, in order and with
+// every member kept: decoding into a struct or a map would match keys
+// ignoring case (even "ratingſ" matches Ratings) and keep only one of two
+// members with the same key, merging or dropping what a record says.
+func jsonObject(raw []byte) ([]jsonMember, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	if tok != json.Delim('{') {
+		return nil, fmt.Errorf("want an object, got %s", abbrev(bytes.TrimSpace(raw)))
+	}
+	var out []jsonMember
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, err
 		}
-	}
-	var f fastRating
-	dec := json.NewDecoder(bytes.NewReader(t))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&f); err != nil || dec.More() || f.Captioner == nil || len(f.Ratings) == 0 {
-		return nil
-	}
-	rec := &ratingRecord{line: line}
-	var err error
-	if rec.imageID, err = jsonID(f.ImageID, "image id"); err != nil {
-		return nil
-	}
-	rec.captioner = strings.TrimSpace(*f.Captioner)
-	name, version, _ := strings.Cut(rec.captioner, "@")
-	rec.name, rec.version = strings.TrimSpace(name), strings.TrimSpace(version)
-	if rec.name == "" || utf8.RuneCountInString(rec.name) > MaxCaptionerName || utf8.RuneCountInString(rec.version) > MaxCaptionerName {
-		return nil
-	}
-	if !rawNull(f.Annotator) {
-		if rec.annotator, err = jsonID(f.Annotator, "annotator"); err != nil || utf8.RuneCountInString(rec.annotator) > MaxAnnotatorID ||
-			strings.ContainsAny(rec.annotator, "\x00\n\r") {
-			return nil
+		m := jsonMember{key: tok.(string)} // the decoder gives only strings as keys
+		if err := dec.Decode(&m.raw); err != nil {
+			return nil, err
 		}
+		out = append(out, m)
 	}
-	for k, v := range f.Ratings {
-		if v != nil {
-			rec.values = append(rec.values, ratingValue{key: k, value: *v})
-		}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return nil, err
 	}
-	if len(rec.values) == 0 {
-		return nil
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("more after the object (want one object per line)")
 	}
-	slices.SortFunc(rec.values, func(a, b ratingValue) int { return strings.Compare(a.key, b.key) })
-	return rec
+	return out, nil
 }
 
 func parseRatingLine(name string, line int, t []byte, ps *Problems) *ratingRecord {
-	if rec := parseFast(line, t); rec != nil {
-		return rec
-	}
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(t, &obj); err != nil {
+	members, err := jsonObject(t)
+	if err != nil {
 		ps.Add(lineWhere(name, line, ""), "malformed JSON: %v (want one object per line)", err)
 		return nil
 	}
 	ok := true
-	for k := range obj {
-		if !slices.Contains(ratingFieldNames, k) {
-			ps.Add(lineWhere(name, line, k), "unknown field %q: a record has image_id, captioner, annotator (optional) and ratings", k)
+	var f ratingFields
+	for _, m := range members {
+		var field *json.RawMessage
+		switch m.key {
+		case "image_id":
+			field = &f.ImageID
+		case "captioner":
+			field = &f.Captioner
+		case "annotator":
+			field = &f.Annotator
+		case "ratings":
+			field = &f.Ratings
+		default:
+			ps.Add(lineWhere(name, line, m.key), "unknown field %q: a record has image_id, captioner, annotator (optional) and ratings", m.key)
 			ok = false
+			continue
 		}
+		if *field != nil {
+			ps.Add(lineWhere(name, line, m.key), "the field is given twice")
+			ok = false
+			continue
+		}
+		*field = m.raw
 	}
-	f := ratingFields{ImageID: obj["image_id"], Captioner: obj["captioner"], Annotator: obj["annotator"], Ratings: obj["ratings"]}
 	rec := &ratingRecord{line: line}
-	var err error
 	if rec.imageID, err = jsonID(f.ImageID, "image id"); err != nil {
 		ps.Add(lineWhere(name, line, "image_id"), "%v", err)
 		ok = false
@@ -273,24 +263,30 @@ func parseRatingLine(name string, line int, t []byte, ps *Problems) *ratingRecor
 		ps.Add(lineWhere(name, line, "ratings"), `missing: want an object of criterion values, e.g. {"overall": 4}`)
 		return nil
 	}
-	var vals map[string]json.RawMessage
-	dec := json.NewDecoder(bytes.NewReader(f.Ratings))
-	if err := dec.Decode(&vals); err != nil {
+	vals, err := jsonObject(f.Ratings)
+	if err != nil {
 		ps.Add(lineWhere(name, line, "ratings"), `want an object of criterion values, e.g. {"overall": 4}, got %s`, abbrev(f.Ratings))
 		return nil
 	}
-	for key, raw := range vals {
-		where := lineWhere(name, line, "ratings."+key)
-		if rawNull(raw) {
+	seen := make(map[string]bool, len(vals))
+	for _, m := range vals {
+		where := lineWhere(name, line, "ratings."+m.key)
+		if seen[m.key] {
+			ps.Add(where, "the criterion is given twice")
+			ok = false
+			continue
+		}
+		seen[m.key] = true
+		if rawNull(m.raw) {
 			continue // not rated on this criterion
 		}
-		v, err := jsonNumber(raw)
+		v, err := jsonNumber(m.raw)
 		if err != nil {
 			ps.Add(where, "%v", err)
 			ok = false
 			continue
 		}
-		rec.values = append(rec.values, ratingValue{key: key, value: v})
+		rec.values = append(rec.values, ratingValue{key: m.key, value: v})
 	}
 	if ok && len(rec.values) == 0 {
 		ps.Add(lineWhere(name, line, "ratings"), "no criterion has a value: a record rates at least one")
@@ -403,12 +399,16 @@ func readRatingsCSV(name string, br *bufio.Reader, ps *Problems, fn func(*rating
 	cr.FieldsPerRecord = -1 // a short row is reported with its line, not as a syntax error
 	header, err := cr.Read()
 	if errors.Is(err, io.EOF) {
-		ps.Add(name+": line 1", "the file is empty; want a header with image_id, captioner, annotator and one column per criterion")
+		ps.Add(name, "the file is empty; want a header with image_id, captioner, annotator and one column per criterion")
 		return nil
 	}
 	if err != nil {
 		return ratingsCSVError(name, err, ps)
 	}
+	// The header is the first line that is not blank: encoding/csv skips
+	// empty lines.
+	headerLine, _ := cr.FieldPos(0)
+	hdr := fmt.Sprintf("%s: line %d", name, headerLine)
 	idCol, capCol, annCol := -1, -1, -1
 	type critCol struct {
 		key string
@@ -418,7 +418,7 @@ func readRatingsCSV(name string, br *bufio.Reader, ps *Problems, fn func(*rating
 	seen := map[string]bool{}
 	for i, h := range header {
 		key := strings.ToLower(strings.TrimSpace(h))
-		where := fmt.Sprintf("%s: line 1: column %d", name, i+1)
+		where := fmt.Sprintf("%s: column %d", hdr, i+1)
 		switch {
 		case key == "":
 			ps.Add(where, "empty column name: every column is image_id, captioner, annotator or a criterion key")
@@ -441,11 +441,11 @@ func readRatingsCSV(name string, br *bufio.Reader, ps *Problems, fn func(*rating
 	}
 	switch {
 	case idCol < 0:
-		ps.Add(name+": line 1: image_id", "the header has no image_id column")
+		ps.Add(hdr+": image_id", "the header has no image_id column")
 	case capCol < 0:
-		ps.Add(name+": line 1: captioner", "the header has no captioner column")
+		ps.Add(hdr+": captioner", "the header has no captioner column")
 	case len(crits) == 0:
-		ps.Add(name+": line 1", "the header has no criterion column: after image_id, captioner and annotator, one column per criterion (e.g. overall)")
+		ps.Add(hdr, "the header has no criterion column: after image_id, captioner and annotator, one column per criterion (e.g. overall)")
 	}
 	if ps.Len() > 0 && (idCol < 0 || capCol < 0 || len(crits) == 0) {
 		return nil
