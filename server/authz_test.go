@@ -70,11 +70,12 @@ var authzTable = map[string]authzEntry{
 	"GET /login":              {class: classPublic, path: "/login", allowed: []int{200}},
 	"POST /api/v1/login":      {class: classPublic, path: "/api/v1/login", body: `{"email":"","password":""}`, allowed: []int{400}},
 	"echo_route_not_found /*": {class: classPublic, path: "/no/such/page", allowed: []int{404}},
-	// The API groups' own not-found routes carry the middleware of the
-	// last group registered (the admins'): below it an unknown endpoint is
-	// 401 or 403, which tells nobody else which endpoints exist.
-	"echo_route_not_found /api/v1":    {min: models.RoleAdmin, path: "/api/v1", allowed: []int{404}},
-	"echo_route_not_found /api/v1/*":  {min: models.RoleAdmin, path: "/api/v1/no/such/endpoint", allowed: []int{404}},
+	// The API's not-found routes (routes.go registers them after the role
+	// groups, whose catch-alls they replace): an unknown endpoint is 404
+	// to everyone, so a typo in a script is not reported as a 401 or 403.
+	// The routes are public (README), so this tells nobody anything.
+	"echo_route_not_found /api/v1":    {class: classPublic, path: "/api/v1", allowed: []int{404}},
+	"echo_route_not_found /api/v1/*":  {class: classPublic, path: "/api/v1/no/such/endpoint", allowed: []int{404}},
 	"GET /metrics":                    {class: classMetrics, path: "/metrics"},
 	"GET /":                           {class: classPage, min: models.RoleAnnotator, path: "/", allowed: []int{303}},
 	"GET /annotate":                   {class: classPage, min: models.RoleAnnotator, path: "/annotate", allowed: []int{200}},

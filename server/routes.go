@@ -97,7 +97,13 @@ func (s *Server) routes() {
 	admin.POST("/users", s.createUser)
 	admin.PATCH("/users/:id", s.updateUser)
 
-	e.RouteNotFound("/*", func(c echo.Context) error {
+	// Each role group registers a catch-all under /api/v1 that runs its
+	// role check (echo's Group.Use), so an unknown endpoint would answer
+	// 401 or 403 as if it existed; this one, registered last, replaces them.
+	notFound := func(c echo.Context) error {
 		return &apiError{Status: http.StatusNotFound, Code: "not_found", Message: "no such page or endpoint: " + c.Request().URL.Path}
-	})
+	}
+	api.RouteNotFound("", notFound)
+	api.RouteNotFound("/*", notFound)
+	e.RouteNotFound("/*", notFound)
 }
