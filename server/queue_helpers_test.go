@@ -39,7 +39,7 @@ const (
 	secretScore      = 0.918273
 )
 
-func newQueueApp(t *testing.T, kind string, opts annotation.QueueOptions) *queueApp {
+func newQueueApp(t testing.TB, kind string, opts annotation.QueueOptions) *queueApp {
 	t.Helper()
 	qa, cfg, log := newQueueAppBase(t, kind)
 	app, store := qa.testApp, qa.store
@@ -57,7 +57,7 @@ func newQueueApp(t *testing.T, kind string, opts annotation.QueueOptions) *queue
 // newQueueAppBase returns a queueApp with a migrated store of kind, an
 // image store, the accounts service on the app's clock and the server's
 // configuration; the caller builds the services and the server.
-func newQueueAppBase(t *testing.T, kind string) (*queueApp, Config, *slog.Logger) {
+func newQueueAppBase(t testing.TB, kind string) (*queueApp, Config, *slog.Logger) {
 	t.Helper()
 	store := modelstest.New(t, kind)
 	dataDir := t.TempDir()
@@ -236,7 +236,7 @@ func (a *queueApp) seedCampaign(name string, mode models.CampaignMode, n, wanted
 }
 
 // seededPNG is a small PNG whose bytes depend on seed.
-func seededPNG(t *testing.T, seed int) []byte {
+func seededPNG(t testing.TB, seed int) []byte {
 	t.Helper()
 	img := image.NewRGBA(image.Rect(0, 0, 8, 6))
 	for i := range img.Pix {

@@ -26,7 +26,7 @@ import (
 // password is testPassword. The clock starts now and moves only when a
 // test advances it; hashes counts the argon2 computations.
 type testApp struct {
-	t        *testing.T
+	t        testing.TB
 	srv      *Server
 	store    *models.Store
 	accounts *accounts.Service
