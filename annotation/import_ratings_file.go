@@ -397,7 +397,7 @@ func readRatingsCSV(name string, br *bufio.Reader, ps *Problems, fn func(*rating
 	cr := csv.NewReader(br)
 	cr.ReuseRecord = true
 	cr.FieldsPerRecord = -1 // a short row is reported with its line, not as a syntax error
-	header, err := cr.Read()
+	header, err := readCSVRow(cr)
 	if errors.Is(err, io.EOF) {
 		ps.Add(name, "the file is empty; want a header with image_id, captioner, annotator and one column per criterion")
 		return nil
@@ -451,7 +451,7 @@ func readRatingsCSV(name string, br *bufio.Reader, ps *Problems, fn func(*rating
 		return nil
 	}
 	for {
-		row, err := cr.Read()
+		row, err := readCSVRow(cr)
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
@@ -501,6 +501,18 @@ func readRatingsCSV(name string, br *bufio.Reader, ps *Problems, fn func(*rating
 		slices.SortFunc(rec.values, func(a, b ratingValue) int { return strings.Compare(a.key, b.key) })
 		if err := fn(rec); err != nil {
 			return err
+		}
+	}
+}
+
+// readCSVRow reads the next row that is not blank. encoding/csv skips
+// empty lines but reads a line of spaces as a row of one empty field: as
+// in JSON Lines, such a line is blank, not a header or a short row.
+func readCSVRow(cr *csv.Reader) ([]string, error) {
+	for {
+		row, err := cr.Read()
+		if err != nil || len(row) != 1 || strings.TrimSpace(row[0]) != "" {
+			return row, err
 		}
 	}
 }

@@ -228,14 +228,23 @@ func checkCount(t *testing.T, name string, data []byte, format ratingsFormat, re
 	case ratingsCSV:
 		cr := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(data, []byte{0xef, 0xbb, 0xbf})))
 		cr.FieldsPerRecord = -1
-		if _, err := cr.Read(); err != nil {
+		// A row of one blank field is a line of spaces: blank.
+		read := func() ([]string, error) {
+			for {
+				row, err := cr.Read()
+				if err != nil || len(row) != 1 || strings.TrimSpace(row[0]) != "" {
+					return row, err
+				}
+			}
+		}
+		if _, err := read(); err != nil {
 			return // no header: one problem about it, checked above
 		}
-		if len(recs) == 0 && hasLine(ps, 1) {
+		if hl, _ := cr.FieldPos(0); len(recs) == 0 && hasLine(ps, hl) {
 			return // a header without the columns: its problems, no rows read
 		}
 		for {
-			if _, err := cr.Read(); err != nil {
+			if _, err := read(); err != nil {
 				break // the end, or a syntax error: a problem ends the read
 			}
 			l, _ := cr.FieldPos(0)
@@ -322,7 +331,8 @@ func sameRecord(a, b *ratingRecord) bool {
 // line's fields are matched exactly and once (encoding/json alone would
 // take "ratingſ" or a second "ratings" and merge their values), a
 // criterion given twice is a problem rather than the last one winning,
-// and a CSV header after blank lines is named on its own line.
+// a CSV header after blank lines is named on its own line, and a CSV line
+// of spaces is blank, as a JSON one is.
 func TestReadRatingsExact(t *testing.T) {
 	tests := []struct {
 		name, file, content string
@@ -345,6 +355,9 @@ func TestReadRatingsExact(t *testing.T) {
 			[]string{`r.csv: line 3: column 4: column "overall" is given twice`}, 1},
 		{"a header without criteria after a blank line", "r.csv", "\nimage_id,captioner\n1,a\n",
 			[]string{`r.csv: line 2: the header has no criterion column`}, 0},
+		{"lines of spaces around the rows", "r.csv", "  \nimage_id,captioner,overall\n \t\n1,a,2\n   ",
+			nil, 1},
+		{"only spaces", "r.csv", " ", []string{`r.csv: the file is empty`}, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
