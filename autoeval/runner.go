@@ -148,15 +148,29 @@ func (r *Runner) Run(ctx context.Context, n int) {
 func (r *Runner) work(ctx context.Context, workerID string) {
 	r.log.Info("autoeval: worker started", "worker", workerID)
 	defer r.log.Info("autoeval: worker stopped", "worker", workerID)
+	// down: the database was unreachable at the last claim. An outage is
+	// logged once when it starts and once when it ends, not at every poll.
+	down := false
 	for ctx.Err() == nil {
 		j, err := r.store.ClaimJob(ctx, workerID, time.Now().Add(-r.opts.StaleAfter))
+		switch {
+		case ctx.Err() != nil:
+		case models.IsUnavailable(err):
+			if !down {
+				r.log.Warn("autoeval: database unavailable; the worker waits for it", "worker", workerID, "err", err)
+			}
+			down = true
+		case down:
+			r.log.Info("autoeval: database reachable again", "worker", workerID)
+			down = false
+		}
 		if err == nil {
 			// execute has logged the error with the job's attributes; a worker
 			// has no caller to return it to, and goes on with the queue.
 			_ = r.execute(ctx, j, workerID, nil)
 			continue
 		}
-		if !errors.Is(err, models.ErrNotFound) && ctx.Err() == nil {
+		if !errors.Is(err, models.ErrNotFound) && !models.IsUnavailable(err) && ctx.Err() == nil {
 			r.log.Error("autoeval: claim a job", "worker", workerID, "err", err)
 		}
 		select {
