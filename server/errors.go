@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -193,19 +194,21 @@ func bindJSON(c echo.Context, dst any) error {
 		return &apiError{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type",
 			Message: fmt.Sprintf("Content-Type is %q: send application/json", ct)}
 	}
-	dec := json.NewDecoder(c.Request().Body)
+	// The body is read whole (bodyLimit bounds it) so that, once json has
+	// accepted it, strictKeys can look at its keys again.
+	body, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		return jsonError(err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
 		return jsonError(err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return err
-		}
 		return badRequest("", "malformed JSON: unexpected data after the object at byte %d", dec.InputOffset())
 	}
-	return nil
+	return strictKeys(body, reflect.TypeOf(dst))
 }
 
 func jsonError(err error) error {
