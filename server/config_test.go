@@ -7,7 +7,9 @@ import (
 	"testing"
 )
 
-func loadWith(t *testing.T, env map[string]string) (Config, error) {
+// loadWith loads the configuration from env, with CAPEVAL_DATA_DIR a
+// fresh temporary folder unless env sets it.
+func loadWith(t testing.TB, env map[string]string) (Config, error) {
 	t.Helper()
 	dir := t.TempDir()
 	return LoadConfig(func(k string) string {
@@ -19,6 +21,16 @@ func loadWith(t *testing.T, env map[string]string) (Config, error) {
 		}
 		return ""
 	})
+}
+
+// testConfig is loadWith for a configuration the test expects to load.
+func testConfig(t testing.TB, env map[string]string) Config {
+	t.Helper()
+	cfg, err := loadWith(t, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
 }
 
 func TestConfigSecurity(t *testing.T) {

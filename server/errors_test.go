@@ -121,15 +121,7 @@ func TestDatabaseOutageAnswers503(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = store.Close() })
 
-	cfg, err := LoadConfig(func(k string) string {
-		if k == "CAPEVAL_DATA_DIR" {
-			return t.TempDir()
-		}
-		return ""
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := testConfig(t, nil)
 	cfg.JWTSecret = strings.Repeat("k", 32)
 	app := &testApp{t: t, store: store, users: map[models.Role]*models.User{}, secret: cfg.JWTSecret, clock: &testClock{t: time.Now()}}
 	if app.accounts, err = accounts.New(store, log, cfg.AccountsConfig()); err != nil {

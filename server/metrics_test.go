@@ -196,15 +196,7 @@ func (s stalledMetrics) MetricsSnapshot(ctx context.Context, _ time.Time) (*mode
 // has the request metrics and the pool's statistics.
 func TestMetricsWithoutDatabase(t *testing.T) {
 	store := modelstest.NewStore(t)
-	cfg, err := LoadConfig(func(k string) string {
-		if k == "CAPEVAL_DATA_DIR" {
-			return t.TempDir()
-		}
-		return ""
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := testConfig(t, nil)
 	log := slog.New(slog.DiscardHandler)
 	acc, err := accounts.New(store, log, accounts.Config{Secret: strings.Repeat("k", 32), TokenTTL: time.Hour})
 	if err != nil {

@@ -49,22 +49,13 @@ func benchNextAndRate(b *testing.B, think time.Duration) {
 	ctx := context.Background()
 	store := modelstest.NewStore(b)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	dataDir := b.TempDir()
-	cfg, err := LoadConfig(func(k string) string {
-		if k == "CAPEVAL_DATA_DIR" {
-			return dataDir
-		}
-		return ""
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
+	cfg := testConfig(b, nil)
 	cfg.JWTSecret = strings.Repeat("k", 32)
 	acc, err := accounts.New(store, log, cfg.AccountsConfig())
 	if err != nil {
 		b.Fatal(err)
 	}
-	queue := annotation.NewQueue(store, annotation.NewImageStore(dataDir), log, annotation.QueueOptions{})
+	queue := annotation.NewQueue(store, annotation.NewImageStore(cfg.DataDir), log, annotation.QueueOptions{})
 	ts := httptest.NewServer(New(cfg, store, acc, Services{Queue: queue}, log).Handler())
 	b.Cleanup(ts.Close)
 

@@ -60,26 +60,18 @@ func newQueueApp(t testing.TB, kind string, opts annotation.QueueOptions) *queue
 func newQueueAppBase(t testing.TB, kind string) (*queueApp, Config, *slog.Logger) {
 	t.Helper()
 	store := modelstest.New(t, kind)
-	dataDir := t.TempDir()
-	cfg, err := LoadConfig(func(k string) string {
-		if k == "CAPEVAL_DATA_DIR" {
-			return dataDir
-		}
-		return ""
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := testConfig(t, nil)
 	cfg.JWTSecret = strings.Repeat("k", 32)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	app := &testApp{t: t, store: store, users: map[models.Role]*models.User{}, secret: cfg.JWTSecret,
 		clock: &testClock{t: time.Date(2031, 3, 4, 10, 0, 0, 0, time.UTC)}}
 	acfg := cfg.AccountsConfig()
 	acfg.Now = app.clock.Now
+	var err error
 	if app.accounts, err = accounts.New(store, log, acfg); err != nil {
 		t.Fatal(err)
 	}
-	qa := &queueApp{testApp: app, images: annotation.NewImageStore(dataDir)}
+	qa := &queueApp{testApp: app, images: annotation.NewImageStore(cfg.DataDir)}
 	return qa, cfg, log
 }
 

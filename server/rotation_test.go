@@ -28,15 +28,7 @@ func TestSecretRotationOverHTTP(t *testing.T) {
 		t.Fatal(err)
 	}
 	replica := func(current, previous string, until time.Time) (*Server, *accounts.Service) {
-		cfg, err := LoadConfig(func(k string) string {
-			if k == "CAPEVAL_DATA_DIR" {
-				return t.TempDir()
-			}
-			return ""
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		cfg := testConfig(t, nil)
 		cfg.JWTSecret, cfg.JWTSecretPrevious, cfg.JWTSecretPreviousUntil = current, previous, until
 		acfg := cfg.AccountsConfig()
 		acfg.Now = clock.Now

@@ -104,20 +104,7 @@ func testNoSecrets(t *testing.T, kind string) {
 	}
 	logs := &syncBuffer{}
 	secret1, secret2 := randomSecret(t), randomSecret(t)
-	cfgFor := func(env map[string]string) Config {
-		dataDir := t.TempDir()
-		cfg, err := LoadConfig(func(k string) string {
-			if k == "CAPEVAL_DATA_DIR" {
-				return dataDir
-			}
-			return env[k]
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return cfg
-	}
-	cfg1 := cfgFor(map[string]string{"CAPEVAL_JWT_SECRET": secret1, "CAPEVAL_LOG_LEVEL": "debug"})
+	cfg1 := testConfig(t, map[string]string{"CAPEVAL_JWT_SECRET": secret1, "CAPEVAL_LOG_LEVEL": "debug"})
 	log := cfg1.NewLogger(logs)
 	store, err := models.Open(ctx, dsn, "", log)
 	if err != nil {
@@ -205,7 +192,7 @@ func testNoSecrets(t *testing.T, kind string) {
 
 	// Rotation: the next server signs with secret2 and accepts secret1's
 	// tokens for an hour.
-	two := newServer(cfgFor(map[string]string{"CAPEVAL_JWT_SECRET": secret2, "CAPEVAL_JWT_SECRET_PREVIOUS": secret1,
+	two := newServer(testConfig(t, map[string]string{"CAPEVAL_JWT_SECRET": secret2, "CAPEVAL_JWT_SECRET_PREVIOUS": secret1,
 		"CAPEVAL_JWT_SECRET_PREVIOUS_UNTIL": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)}))
 	code, m = two.send("GET", "/api/v1/me", "", lead)
 	expect("old token on the rotated server", code, 200, m)
@@ -311,19 +298,7 @@ func lineWith(s, sub string) string {
 // the response names in X-Request-ID, also one the client sent.
 func TestRequestIDReachesServiceLogs(t *testing.T) {
 	logs := &syncBuffer{}
-	dataDir := t.TempDir()
-	cfg, err := LoadConfig(func(k string) string {
-		switch k {
-		case "CAPEVAL_DATA_DIR":
-			return dataDir
-		case "CAPEVAL_LOG_FORMAT":
-			return "json"
-		}
-		return ""
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := testConfig(t, map[string]string{"CAPEVAL_LOG_FORMAT": "json"})
 	cfg.JWTSecret = strings.Repeat("k", 32)
 	log := cfg.NewLogger(logs)
 	store := modelstest.NewStore(t)
