@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -79,24 +78,6 @@ func (p *tcpProxy) cut() {
 
 func (p *tcpProxy) restore() { p.listen(p.addr) }
 
-// lockedBuffer is a log destination safe for the server's goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // TestDatabaseOutageAnswers503: the real app on a real PostgreSQL reached
 // through a TCP proxy that the test cuts. While the database is away,
 // every request that needs it (an API call, the login, a page, the
@@ -113,7 +94,7 @@ func TestDatabaseOutageAnswers503(t *testing.T) {
 	}
 	proxy := newTCPProxy(t, u.Host)
 	u.Host = proxy.addr
-	logs := &lockedBuffer{}
+	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	store, err := models.Open(context.Background(), u.String(), "", log)
 	if err != nil {
