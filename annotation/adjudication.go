@@ -498,7 +498,7 @@ func (l *Leaderboards) Adjudicate(ctx context.Context, actorID, campaignID, task
 		return nil, wrapErr(err, "adjudicate task %d", taskID)
 	}
 	if changed {
-		l.log.Info("item adjudicated", "campaign_id", campaignID, "task_id", taskID, "criterion", row.Criterion, "withdraw", in.Withdraw, "by", actorID)
+		l.log.InfoContext(ctx, "item adjudicated", "campaign_id", campaignID, "task_id", taskID, "criterion", row.Criterion, "withdraw", in.Withdraw, "by", actorID)
 	}
 	return l.OpenAdjudication(ctx, campaignID, taskID)
 }

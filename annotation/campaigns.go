@@ -282,7 +282,7 @@ func (s *Campaigns) Create(ctx context.Context, actorID int64, in NewCampaign) (
 	if err != nil {
 		return nil, wrapErr(err, "create campaign %q", name)
 	}
-	s.log.Info("campaign created", "campaign_id", id, "name", name, "mode", mode, "by", actorID)
+	s.log.InfoContext(ctx, "campaign created", "campaign_id", id, "name", name, "mode", mode, "by", actorID)
 	return s.Get(ctx, id)
 }
 
@@ -497,7 +497,7 @@ func (s *Campaigns) Update(ctx context.Context, actorID, id int64, p CampaignPat
 		return nil, wrapErr(err, "update campaign %d", id)
 	}
 	if changed {
-		s.log.Info("campaign updated", "campaign_id", id, "by", actorID)
+		s.log.InfoContext(ctx, "campaign updated", "campaign_id", id, "by", actorID)
 	}
 	return s.Get(ctx, id)
 }

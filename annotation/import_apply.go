@@ -66,7 +66,7 @@ func (im *Importer) Apply(ctx context.Context, campaignID int64, plan *Plan) (*I
 	}
 	if !out.changes() {
 		out.report.Unchanged = true
-		im.log.Info("import changed nothing", "campaign_id", campaignID)
+		im.log.InfoContext(ctx, "import changed nothing", "campaign_id", campaignID)
 		return &out.report, nil
 	}
 	if err := im.storeImages(ctx, plan, out); err != nil {
@@ -97,7 +97,7 @@ func (im *Importer) Apply(ctx context.Context, campaignID int64, plan *Plan) (*I
 	}
 	r := &out.report
 	r.Unchanged = !out.changes()
-	im.log.Info("import applied", "campaign_id", campaignID, "images_added", r.Images.Added,
+	im.log.InfoContext(ctx, "import applied", "campaign_id", campaignID, "images_added", r.Images.Added,
 		"references_added", r.References.Added, "captioners", len(r.Captioners), "warnings", len(r.Warnings))
 	return r, nil
 }

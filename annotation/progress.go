@@ -379,6 +379,6 @@ func (p *Progress) DecideSetAside(ctx context.Context, actorID, campaignID, task
 	if err != nil {
 		return wrapErr(err, "set-aside task %d of campaign %d", taskID, campaignID)
 	}
-	p.log.Info("set-aside task decided", "campaign_id", campaignID, "task_id", taskID, "decision", decision, "by", actorID)
+	p.log.InfoContext(ctx, "set-aside task decided", "campaign_id", campaignID, "task_id", taskID, "decision", decision, "by", actorID)
 	return nil
 }

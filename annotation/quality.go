@@ -237,7 +237,7 @@ func (q *Quality) SetSettings(ctx context.Context, actorID, campaignID int64, s 
 		return nil, wrapErr(err, "set quality settings of campaign %d", campaignID)
 	}
 	if changed {
-		q.log.Info("quality settings changed", "campaign_id", campaignID, "by", actorID)
+		q.log.InfoContext(ctx, "quality settings changed", "campaign_id", campaignID, "by", actorID)
 	}
 	return q.Settings(ctx, campaignID)
 }
@@ -367,7 +367,7 @@ func (q *Quality) CreateGold(ctx context.Context, actorID, campaignID int64, in 
 	if err != nil {
 		return nil, wrapErr(err, "create a gold task in campaign %d", campaignID)
 	}
-	q.log.Info("gold task created", "campaign_id", campaignID, "task_id", out.TaskID, "by", actorID)
+	q.log.InfoContext(ctx, "gold task created", "campaign_id", campaignID, "task_id", out.TaskID, "by", actorID)
 	return out, nil
 }
 
@@ -643,7 +643,7 @@ func (q *Quality) SetExclusion(ctx context.Context, actorID, campaignID, annotat
 		return nil, wrapErr(err, "exclusion of annotator %d in campaign %d", annotatorID, campaignID)
 	}
 	if changed {
-		q.log.Info("exclusion decided", "campaign_id", campaignID, "annotator_id", annotatorID, "decision", decision, "by", actorID)
+		q.log.InfoContext(ctx, "exclusion decided", "campaign_id", campaignID, "annotator_id", annotatorID, "decision", decision, "by", actorID)
 	}
 	rep, err := q.Report(ctx, campaignID)
 	if err != nil {

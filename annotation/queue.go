@@ -301,7 +301,7 @@ func (q *Queue) Next(ctx context.Context, annotatorID, campaignID, after int64) 
 	if err != nil {
 		return nil, "", wrapErr(err, "next task of campaign %d for annotator %d", campaignID, annotatorID)
 	}
-	q.log.Debug("task leased", "task_id", view.TaskID, "annotator_id", annotatorID, "expires_at", view.LeaseExpiresAt)
+	q.log.DebugContext(ctx, "task leased", "task_id", view.TaskID, "annotator_id", annotatorID, "expires_at", view.LeaseExpiresAt)
 	return view, "", nil
 }
 

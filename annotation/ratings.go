@@ -162,7 +162,7 @@ func (q *Queue) Rate(ctx context.Context, annotatorID, taskID int64, in RatingIn
 		return nil, false, wrapErr(err, "rate task %d", taskID)
 	}
 	if created {
-		q.log.Debug("rating recorded", "rating_id", view.ID, "task_id", taskID, "annotator_id", annotatorID)
+		q.log.DebugContext(ctx, "rating recorded", "rating_id", view.ID, "task_id", taskID, "annotator_id", annotatorID)
 	}
 	return view, created, nil
 }
@@ -276,7 +276,7 @@ func (q *Queue) Skip(ctx context.Context, annotatorID, taskID int64, reason stri
 		return wrapErr(err, "skip task %d", taskID)
 	}
 	if setAside {
-		q.log.Info("task set aside: image reported broken twice", "task_id", taskID)
+		q.log.InfoContext(ctx, "task set aside: image reported broken twice", "task_id", taskID)
 	}
 	return nil
 }

@@ -374,7 +374,7 @@ func (s *Selection) Commit(ctx context.Context, actorID, campaignID int64, opts 
 	if err != nil {
 		return nil, wrapErr(err, "commit the selection of campaign %d", campaignID)
 	}
-	s.log.Info("selection committed", "campaign_id", campaignID, "tasks", res.Created, "deleted", res.Deleted,
+	s.log.InfoContext(ctx, "selection committed", "campaign_id", campaignID, "tasks", res.Created, "deleted", res.Deleted,
 		"seed", res.Seed, "by", actorID)
 	return res, nil
 }

@@ -133,7 +133,7 @@ func (s *Jobs) Start(ctx context.Context, campaignID int64, kind string) (*Job, 
 		}
 		return nil, storeErr(err)
 	}
-	s.log.Info("autoeval: job queued", "job", j.ID, "campaign", campaignID, "kind", kind)
+	s.log.InfoContext(ctx, "autoeval: job queued", "job", j.ID, "campaign", campaignID, "kind", kind)
 	return NewJobView(j), nil
 }
 
@@ -176,7 +176,7 @@ func (s *Jobs) Cancel(ctx context.Context, id int64) (*Job, error) {
 		}
 		return nil, storeErr(err)
 	}
-	s.log.Info("autoeval: job cancelled", "job", id)
+	s.log.InfoContext(ctx, "autoeval: job cancelled", "job", id)
 	return NewJobView(j), nil
 }
 

@@ -309,20 +309,32 @@ func TestRequestIDReachesServiceLogs(t *testing.T) {
 	if _, err := acc.Create(context.Background(), accounts.NewUser{Email: "rid@example.com", Role: "lead", Password: testPassword}); err != nil {
 		t.Fatal(err)
 	}
-	srv := New(cfg, store, acc, Services{}, log)
+	srv := New(cfg, store, acc, Services{Campaigns: annotation.NewCampaigns(store, log)}, log)
+	token, err := acc.Login(context.Background(), "rid@example.com", testPassword, "192.0.2.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	login := func(password string) string {
+		return fmt.Sprintf(`{"email":"rid@example.com","password":%q}`, password)
+	}
 	tests := []struct {
 		name     string
 		clientID string
 		wantMsg  string
-		password string
+		path     string
+		body     string
 	}{
-		{"generated id, login", "", "login", testPassword},
-		{"client's id, failed login", "trace-abc-123", "login failed", "wrong password here"},
+		{"generated id, login", "", "login", "/api/v1/login", login(testPassword)},
+		{"client's id, failed login", "trace-abc-123", "login failed", "/api/v1/login", login("wrong password here")},
+		{"annotation service", "trace-campaign-7", "campaign created", "/api/v1/campaigns", `{"name":"traced","mode":"likert"}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			req := httptest.NewRequest("POST", "/api/v1/login", strings.NewReader(fmt.Sprintf(`{"email":"rid@example.com","password":%q}`, tt.password)))
+			req := httptest.NewRequest("POST", tt.path, strings.NewReader(tt.body))
 			req.Header.Set("Content-Type", "application/json")
+			if tt.path != "/api/v1/login" {
+				req.Header.Set("Authorization", "Bearer "+token.Token)
+			}
 			if tt.clientID != "" {
 				req.Header.Set("X-Request-ID", tt.clientID)
 			}
