@@ -132,24 +132,26 @@ type SkipView struct {
 // either. Remaining ratings and the estimate are those of the regular
 // tasks that are not set aside.
 type CampaignProgress struct {
-	CampaignID    int64                 `json:"campaign_id"`
-	Name          string                `json:"name"`
-	Mode          models.CampaignMode   `json:"mode"`
-	Status        models.CampaignStatus `json:"status"`
-	Tasks         models.TaskProgress   `json:"tasks"`
-	Gold          models.TaskProgress   `json:"gold"`
-	Leases        int64                 `json:"leases"`
-	Throughput    Throughput            `json:"throughput"`
-	Estimate      *Estimate             `json:"estimate"`
-	Complete      bool                  `json:"complete"`
-	GoldAccuracy  GoldScore             `json:"gold_accuracy"`
-	PositionBias  *PositionBias         `json:"position_bias,omitempty"`
-	Settings      QualitySettings       `json:"settings"`
-	Excluded      int                   `json:"excluded_ratings"`
-	Annotators    []AnnotatorProgress   `json:"annotators"`
-	SetAside      []SetAsideItem        `json:"set_aside"`
-	SetAsideTotal int64                 `json:"set_aside_total"`
-	GeneratedAt   time.Time             `json:"generated_at"`
+	CampaignID   int64                 `json:"campaign_id"`
+	Name         string                `json:"name"`
+	Mode         models.CampaignMode   `json:"mode"`
+	Status       models.CampaignStatus `json:"status"`
+	Tasks        models.TaskProgress   `json:"tasks"`
+	Gold         models.TaskProgress   `json:"gold"`
+	Leases       int64                 `json:"leases"`
+	Throughput   Throughput            `json:"throughput"`
+	Estimate     *Estimate             `json:"estimate"`
+	Complete     bool                  `json:"complete"`
+	GoldAccuracy GoldScore             `json:"gold_accuracy"`
+	PositionBias *PositionBias         `json:"position_bias,omitempty"`
+	Settings     QualitySettings       `json:"settings"`
+	Excluded     int                   `json:"excluded_ratings"`
+	// Replaceable: the excluded ratings that ReplaceExcluded would replace.
+	Replaceable   models.ReplacementCount `json:"replaceable"`
+	Annotators    []AnnotatorProgress     `json:"annotators"`
+	SetAside      []SetAsideItem          `json:"set_aside"`
+	SetAsideTotal int64                   `json:"set_aside_total"`
+	GeneratedAt   time.Time               `json:"generated_at"`
 }
 
 // Get returns the progress view of the campaign.
@@ -170,7 +172,7 @@ func (p *Progress) Get(ctx context.Context, campaignID int64) (*CampaignProgress
 	if err != nil {
 		return nil, err
 	}
-	out.GoldAccuracy, out.PositionBias, out.Settings, out.Excluded = rep.Gold, rep.PositionBias, rep.Settings, rep.Excluded
+	out.GoldAccuracy, out.PositionBias, out.Settings, out.Excluded, out.Replaceable = rep.Gold, rep.PositionBias, rep.Settings, rep.Excluded, rep.Replaceable
 	out.Throughput = throughput(rep.regularTimes, now)
 	out.Complete = out.Tasks.Tasks > 0 && out.Tasks.RatingsRemaining == 0
 	// Only a collecting campaign will complete: a draft has not started,

@@ -49,6 +49,7 @@ type QualityStore interface {
 	AnnotatorExclusions(ctx context.Context, campaignID int64) ([]models.AnnotatorExclusion, error)
 	EachCampaignRating(ctx context.Context, campaignID int64, fn func(models.QualityRating) error) error
 	UsersByIDs(ctx context.Context, ids []int64) ([]models.User, error)
+	CountReplaceableRatings(ctx context.Context, campaignID int64, annotatorIDs []int64) (models.ReplacementCount, error)
 }
 
 // NewQuality returns the quality service.
@@ -821,8 +822,10 @@ type QualityReport struct {
 	Annotators   []AnnotatorQuality  `json:"annotators"`
 	Gold         GoldScore           `json:"gold"`
 	PositionBias *PositionBias       `json:"position_bias,omitempty"`
-	// Excluded counts the ratings left out of the results.
-	Excluded int `json:"excluded_ratings"`
+	// Excluded counts the ratings left out of the results; Replaceable
+	// those of them that ReplaceExcluded would replace now.
+	Excluded    int                     `json:"excluded_ratings"`
+	Replaceable models.ReplacementCount `json:"replaceable"`
 
 	// Regular ratings' times for the progress view's throughput.
 	regularTimes []time.Time
@@ -901,6 +904,9 @@ func (q *Quality) report(ctx context.Context, st QualityStore, camp *models.Camp
 		rep.Annotators = append(rep.Annotators, a.q)
 	}
 	slices.SortFunc(rep.Annotators, func(x, y AnnotatorQuality) int { return cmp.Compare(x.Annotator.ID, y.Annotator.ID) })
+	if rep.Replaceable, err = st.CountReplaceableRatings(ctx, camp.ID, rep.excludedIDs()); err != nil {
+		return nil, fmt.Errorf("annotation: quality report of campaign %d: %w", camp.ID, err)
+	}
 	return rep, nil
 }
 

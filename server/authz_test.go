@@ -127,6 +127,8 @@ var authzTable = map[string]authzEntry{
 	"PUT /api/v1/campaigns/:id/annotators/:annotator/exclusion": {min: models.RoleLead, path: "/api/v1/campaigns/{draft}/annotators/{annotator}/exclusion",
 		body: `{"decision":"include","reason":"matrix"}`, wrongPath: "/api/v1/campaigns/999999/annotators/{annotator}/exclusion",
 		wrongBody: `{"decision":"include","reason":"matrix"}`, wrongStatus: 404},
+	"POST /api/v1/campaigns/:id/replacements": {min: models.RoleLead, path: "/api/v1/campaigns/{draft}/replacements", allowed: []int{200},
+		wrongPath: "/api/v1/campaigns/999999/replacements", wrongStatus: 404},
 	"POST /api/v1/campaigns/:id/gold": {min: models.RoleLead, path: "/api/v1/campaigns/{draft}/gold", body: `{}`,
 		wrongPath: "/api/v1/campaigns/999999/gold", wrongBody: `{}`, wrongStatus: 404},
 	"GET /api/v1/campaigns/:id/progress": {min: models.RoleLead, path: "/api/v1/campaigns/{campaign}/progress", allowed: []int{200},

@@ -3,7 +3,8 @@ package server
 // The lead's rating progress in a real browser: the campaign list keeps
 // long names readable beside long descriptions; the progress panel shows
 // the API's numbers, the annotators with their flags and the set-aside
-// tasks; the lead changes the quality checks, excludes and re-includes an
+// tasks; the lead changes the quality checks, excludes (asking for
+// replacements of the excluded ratings) and re-includes an
 // annotator, puts a set-aside task back, and closes the campaign after a
 // confirmation that says it cannot be undone.
 
@@ -211,8 +212,34 @@ func TestBrowserLeadProgress(t *testing.T) {
 		t.Errorf("excluded annotators %v, %v", ids, err)
 	}
 	b.waitText("#progress-notes", "excluded from the results")
+	// Their ratings of regular tasks still fill those tasks: ask for
+	// replacements (the queue interleaves gold, which is not rated again).
+	shown := progress()
+	r := shown.Replaceable
+	if r.Ratings < 1 || r.Ratings > 3 || r.Tasks != r.Ratings {
+		t.Fatalf("replaceable after the exclusion: %+v, want 1 to 3 ratings, one per task", r)
+	}
+	plural := func(n int, noun string) string {
+		if n == 1 {
+			return "1 " + noun
+		}
+		return fmt.Sprintf("%d %ss", n, noun)
+	}
+	b.waitText("#replacements", plural(r.Ratings, "excluded rating")+" still fill")
+	b.waitText("#replace-excluded", "Ask for "+plural(r.Ratings, "replacement rating"))
 	b.screenshot("progress-4-excluded")
 	sectionShot(b, "progress-4-excluded-section", "#progress")
+	wantedBefore := shown.Tasks.RatingsWanted
+	b.do("ask for replacements", chromedp.Click(chromedp.CSS("#replace-excluded")))
+	b.waitText("#progress-status", plural(r.Tasks, "task"))
+	b.waitText("#progress-status", plural(r.Ratings, "more rating")+" in place of the excluded ones")
+	if got := b.eval(`String(document.getElementById('replacements') === null)`); got != "true" {
+		t.Errorf("the replacement offer is still shown after the replacements")
+	}
+	if after := progress(); after.Tasks.RatingsWanted != wantedBefore+int64(r.Ratings) || after.Replaceable.Ratings != 0 {
+		t.Errorf("after the replacements: %d ratings wanted (%d before), %d still replaceable", after.Tasks.RatingsWanted, wantedBefore, after.Replaceable.Ratings)
+	}
+	b.waitText("#audit-table", "campaign.replacements")
 	b.do("include again", chromedp.Click(chromedp.CSS(row(ann)+` button[data-decision="include"]`)))
 	b.waitText(row(ann)+" .exclusion-state", "kept by the lead")
 	b.do("reset", chromedp.Click(chromedp.CSS(row(ann)+` button[data-decision="policy"]`)))

@@ -19,6 +19,7 @@ type QualityService interface {
 	SetSettings(ctx context.Context, actorID, campaignID int64, s annotation.QualitySettings) (*annotation.QualitySettingsView, error)
 	SetExclusion(ctx context.Context, actorID, campaignID, annotatorID int64, decision, reason string) (*annotation.ExclusionState, error)
 	CreateGold(ctx context.Context, actorID, campaignID int64, in annotation.NewGold) (*annotation.GoldTask, error)
+	ReplaceExcluded(ctx context.Context, actorID, campaignID int64) (*annotation.Replacements, error)
 }
 
 var _ QualityService = (*annotation.Quality)(nil)
@@ -137,6 +138,25 @@ func (s *Server) putExclusion(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, st)
+}
+
+// postReplacements answers POST /campaigns/:id/replacements: one more
+// rating asked for in place of each rating of the excluded annotators
+// (Quality.ReplaceExcluded). It takes no body.
+func (s *Server) postReplacements(c echo.Context) error {
+	svc, err := s.quality()
+	if err != nil {
+		return err
+	}
+	id, err := campaignIDParam(c)
+	if err != nil {
+		return err
+	}
+	out, err := svc.ReplaceExcluded(c.Request().Context(), currentUser(c).ID, id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, out)
 }
 
 // goldRequest is the body of POST /campaigns/:id/gold: an image of the

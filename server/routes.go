@@ -70,6 +70,7 @@ func (s *Server) routes() {
 	lead.GET("/campaigns/:id/quality", s.getQuality)
 	lead.PUT("/campaigns/:id/quality", s.putQuality)
 	lead.PUT("/campaigns/:id/annotators/:annotator/exclusion", s.putExclusion)
+	lead.POST("/campaigns/:id/replacements", s.postReplacements)
 	lead.POST("/campaigns/:id/gold", s.createGold)
 	lead.GET("/campaigns/:id/progress", s.getProgress)
 	lead.POST("/campaigns/:id/set-aside/:task", s.decideSetAside)

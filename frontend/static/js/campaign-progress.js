@@ -4,8 +4,8 @@
 // each annotator's work, gold accuracy and flags, the tasks set aside),
 // the status control that opens the queue and closes it for good after a
 // confirmation, the lead's decisions (exclude or keep an annotator's
-// ratings, put a set-aside task back or leave it out) and the quality
-// settings form.
+// ratings, ask for replacements of the excluded ratings, put a set-aside
+// task back or leave it out) and the quality settings form.
 
 import { api } from './api.js';
 import { busy, clearErrors, showProblems, showStatus } from './forms.js';
@@ -184,7 +184,45 @@ export function initProgress(ctx) {
       notes.push(`The caption shown first won ${pct(b.share)} of ${fmt.count(b.decisive)} choices (95 % CI ${pct(b.ci_low)}–${pct(b.ci_high)}, p = ${pval(b.p_value)}).`);
     }
     if (notes.length) wrap.append(el('p', { class: 'meta', id: 'progress-notes' }, notes.join(' ')));
+    wrap.append(...replacementOffer(v));
     return wrap;
+  }
+
+  // replacementOffer: the excluded ratings still fill their tasks, which
+  // then end with fewer ratings that count; the lead may ask for one more
+  // rating on each (from someone else).
+  function replacementOffer(v) {
+    const r = v.replaceable;
+    if (!r || r.ratings === 0) return [];
+    const p = el('p', { class: 'meta', id: 'replacements' },
+      r.tasks === 1
+        ? `${fmt.counted(r.ratings, 'excluded rating')} still ${r.ratings === 1 ? 'fills' : 'fill'} 1 task, which then has fewer ratings that count than it asks for. `
+        : `${fmt.counted(r.ratings, 'excluded rating')} still fill ${fmt.counted(r.tasks, 'task')}, which then have fewer ratings that count than they ask for. `);
+    const ask = el('button', { type: 'button', class: 'btn', id: 'replace-excluded' },
+      `Ask for ${fmt.counted(r.ratings, 'replacement rating')}`);
+    ask.title = 'Each of those tasks asks for one more rating, from an annotator who has not rated it; nothing is deleted.';
+    ask.addEventListener('click', () => replaceExcluded(ask));
+    p.append(ask);
+    return [p];
+  }
+
+  async function replaceExcluded(button) {
+    button.disabled = true;
+    let out;
+    try {
+      out = await api('POST', `${ctx.base}/replacements`);
+    } catch (err) {
+      statusLine.textContent = `Could not ask for replacements: ${err.message}`;
+      statusLine.className = 'form-status is-error';
+      button.disabled = false;
+      return;
+    }
+    statusLine.textContent = `${fmt.counted(out.tasks, 'task')} ${out.tasks === 1 ? 'asks' : 'ask'} for ${fmt.counted(out.ratings, 'more rating')} in place of the excluded ones.` +
+      (view.status === 'collecting' ? '' : ' Annotators get them once the campaign collects.');
+    statusLine.className = 'form-status is-ok';
+    await load();
+    ctx.changed({ audit: true });
+    document.getElementById('progress-title').focus();
   }
 
   function annotatorsTable(v) {

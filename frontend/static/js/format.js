@@ -5,6 +5,11 @@ export function count(n) {
   return typeof n === 'number' && Number.isFinite(n) ? n.toLocaleString('en') : '—';
 }
 
+/** counted is count(n) with the noun, plural unless n is 1 ("1 task", "3 tasks"). */
+export function counted(n, noun) {
+  return `${count(n)} ${noun}${n === 1 ? '' : 's'}`;
+}
+
 /** score formats an automatic metric value with three decimals. */
 export function score(v) {
   return typeof v === 'number' && Number.isFinite(v) ? v.toFixed(3) : '—';
