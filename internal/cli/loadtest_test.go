@@ -147,6 +147,22 @@ func (f *loadFixture) check(t *testing.T, res *loadtest.Result) {
 // (the same rating with the same client id). Afterwards every
 // acknowledged rating is stored exactly once, nothing else is, no task is
 // over-filled, no lease outlives its TTL and the campaign is complete.
+// runUnderFaults drives the fixture's annotators against base, with
+// retries for a minute, until the campaign is done; each acknowledged
+// count goes to acks (dropped when the fault-maker lags), which is closed
+// when the run ends.
+func (f *loadFixture) runUnderFaults(ctx context.Context, base string, seed uint64, acks chan<- int) (*loadtest.Result, error) {
+	defer close(acks)
+	return loadtest.Run(ctx, loadtest.Options{Bases: []string{base}, Campaign: f.campaign.ID,
+		Tokens: f.tokens, Think: 5 * time.Millisecond, Seed: seed, RetryFor: time.Minute, IdleStop: 3 * time.Second,
+		OnAck: func(n int) {
+			select {
+			case acks <- n:
+			default:
+			}
+		}})
+}
+
 func TestServeSurvivesKill9UnderLoad(t *testing.T) {
 	bin := buildCapeval(t)
 	dsns := []struct {
@@ -194,15 +210,7 @@ func TestServeSurvivesKill9UnderLoad(t *testing.T) {
 				for range acks { // drain until the run ends
 				}
 			}()
-			res, err := loadtest.Run(ctx, loadtest.Options{Bases: []string{"http://" + p.addr}, Campaign: f.campaign.ID,
-				Tokens: f.tokens, Think: 5 * time.Millisecond, Seed: 3, RetryFor: time.Minute, IdleStop: 3 * time.Second,
-				OnAck: func(n int) {
-					select {
-					case acks <- n:
-					default:
-					}
-				}})
-			close(acks)
+			res, err := f.runUnderFaults(ctx, "http://"+p.addr, 3, acks)
 			<-ctlDone
 			if err != nil {
 				t.Fatalf("run: %v\nserver output:\n%s", err, p.out)

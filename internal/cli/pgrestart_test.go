@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"capeval/internal/loadtest"
 	"capeval/models/modelstest"
 )
 
@@ -162,15 +161,7 @@ func TestServeSurvivesPostgresRestart(t *testing.T) {
 		}
 		fail(fmt.Errorf("the server did not serve again within a minute of the database's start"))
 	}()
-	res, err := loadtest.Run(ctx, loadtest.Options{Bases: []string{base}, Campaign: f.campaign.ID,
-		Tokens: f.tokens, Think: 5 * time.Millisecond, Seed: 13, RetryFor: time.Minute, IdleStop: 3 * time.Second,
-		OnAck: func(n int) {
-			select {
-			case acks <- n:
-			default:
-			}
-		}})
-	close(acks)
+	res, err := f.runUnderFaults(ctx, base, 13, acks)
 	<-ctlDone
 	if err != nil {
 		p.kill() // before reading its output
