@@ -827,7 +827,9 @@ type QualityReport struct {
 	Excluded    int                     `json:"excluded_ratings"`
 	Replaceable models.ReplacementCount `json:"replaceable"`
 
-	// Regular ratings' times for the progress view's throughput.
+	// The times of the regular ratings of the last rateWindow, for the
+	// progress view's throughput (older ones are not kept: a campaign's
+	// whole history would be 24 bytes a rating).
 	regularTimes []time.Time
 }
 
@@ -856,7 +858,7 @@ func (q *Quality) report(ctx context.Context, st QualityStore, camp *models.Camp
 	if pairwise {
 		rep.PositionBias = &PositionBias{}
 	}
-	day := DayStart(now)
+	day, since := DayStart(now), now.Add(-rateWindow)
 	var acc *annotatorAcc
 	var list []*annotatorAcc
 	err = st.EachCampaignRating(ctx, camp.ID, func(r models.QualityRating) error {
@@ -867,7 +869,7 @@ func (q *Quality) report(ctx context.Context, st QualityStore, camp *models.Camp
 		acc.add(r, set, day)
 		if r.IsGold {
 			rep.Gold.add(r)
-		} else {
+		} else if !r.CreatedAt.Before(since) {
 			rep.regularTimes = append(rep.regularTimes, r.CreatedAt)
 		}
 		if pairwise && r.Choice != "" {
