@@ -37,15 +37,16 @@ type judgmentBuilder struct {
 	cIdx           map[int64]int32
 	links          map[int64][2][]int32
 	excluded       []int64
-	annIdx         map[string]int32
-	byTask         map[int64]int32
+	// annotators by user ID, and imported ones by their file's id.
+	userIdx     map[int64]int32
+	externalIdx map[string]int32
+	byTask      map[int64]int32
 
 	// The task whose ratings are arriving: its item (valid when the task
 	// has its captions and its image) and the last rating read.
 	cur              judgedItem
 	curValid         bool
 	lastTask, lastID int64
-	ratings          int
 
 	// scores by metric: the value per caption (NaN = none) and the index
 	// of its version in versions.
@@ -80,7 +81,7 @@ func newJudgmentBuilder(camp *models.Campaign, rubric Rubric, captioners []model
 		}
 	}
 	b := &judgmentBuilder{j: j, tokens: tokens, h: sha256.New(), capIdx: map[int64]int32{}, imgIdx: map[int64]int32{},
-		cIdx: map[int64]int32{}, links: map[int64][2][]int32{}, annIdx: map[string]int32{}, byTask: map[int64]int32{},
+		cIdx: map[int64]int32{}, links: map[int64][2][]int32{}, userIdx: map[int64]int32{}, externalIdx: map[string]int32{}, byTask: map[int64]int32{},
 		scores: map[string]*metricColumn{}, lastTask: math.MinInt64}
 	if camp.Mode != models.ModePairwise {
 		b.tokens = nil
@@ -181,7 +182,6 @@ func (b *judgmentBuilder) addRating(r models.JudgmentRating) error {
 		delete(b.links, r.TaskID)
 	}
 	b.lastTask, b.lastID = r.TaskID, r.ID
-	b.ratings++
 	if !b.curValid {
 		return nil
 	}
@@ -216,19 +216,21 @@ func (b *judgmentBuilder) closeItem() {
 // annotator returns the index of r's annotator: a capeval user, or an
 // imported file's annotator (by its external id).
 func (b *judgmentBuilder) annotator(r models.JudgmentRating) int32 {
-	key := "u:" + id64(r.AnnotatorID)
-	if r.AnnotatorID == 0 {
-		key = "x:" + r.ExternalAnnotator
-	}
-	if i, ok := b.annIdx[key]; ok {
+	imported := r.AnnotatorID == 0
+	if i, ok := b.userIdx[r.AnnotatorID]; ok && !imported {
 		return i
 	}
-	a := judgedAnnotator{id: r.AnnotatorID, external: r.ExternalAnnotator, imported: r.AnnotatorID == 0}
-	if r.AnnotatorID != 0 {
-		_, a.excluded = slices.BinarySearch(b.excluded, r.AnnotatorID)
+	if i, ok := b.externalIdx[r.ExternalAnnotator]; ok && imported {
+		return i
 	}
+	a := judgedAnnotator{id: r.AnnotatorID, external: r.ExternalAnnotator, imported: imported}
 	i := int32(len(b.j.annotators))
-	b.annIdx[key] = i
+	if imported {
+		b.externalIdx[r.ExternalAnnotator] = i
+	} else {
+		_, a.excluded = slices.BinarySearch(b.excluded, r.AnnotatorID)
+		b.userIdx[r.AnnotatorID] = i
+	}
 	b.j.annotators = append(b.j.annotators, a)
 	return i
 }
@@ -293,17 +295,17 @@ func (b *judgmentBuilder) finish(users map[int64]UserRef, adjudged []models.Adju
 	}
 
 	// Scores: the metrics that have any, in Metrics order then by name.
+	byName := sortedKeys(b.scores)
 	for _, m := range Metrics {
 		if b.scores[m] != nil {
 			j.metrics = append(j.metrics, m)
 		}
 	}
-	for _, m := range sortedKeys(b.scores) {
+	for _, m := range byName {
 		if !slices.Contains(j.metrics, m) {
 			j.metrics = append(j.metrics, m)
 		}
 	}
-	byName := sortedKeys(b.scores)
 	j.scoresInit()
 	nm := len(j.metrics)
 	for m, name := range j.metrics {

@@ -172,11 +172,7 @@ func (l *Leaderboards) load(ctx context.Context, campaignID int64, req Leaderboa
 		if rep, err = l.quality.Report(ctx, campaignID); err != nil {
 			return fail(err)
 		}
-		for _, a := range rep.Annotators {
-			if a.Exclusion.Excluded {
-				excluded = append(excluded, a.Annotator.ID)
-			}
-		}
+		excluded = rep.excludedIDs()
 	}
 	b := newJudgmentBuilder(camp, rubric, captioners, images, excluded, l.tokens, l.lengthUnit)
 	ids := make([]int64, len(captioners))

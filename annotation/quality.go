@@ -679,13 +679,19 @@ func (q *Quality) ExcludedAnnotators(ctx context.Context, campaignID int64) ([]i
 	if err != nil {
 		return nil, err
 	}
-	out := []int64{}
-	for _, a := range rep.Annotators {
+	return rep.excludedIDs(), nil
+}
+
+// excludedIDs are the annotators the report leaves out of the results, by
+// the lead's decision or by the campaign's policy, by ID.
+func (r *QualityReport) excludedIDs() []int64 {
+	ids := []int64{}
+	for _, a := range r.Annotators {
 		if a.Exclusion.Excluded {
-			out = append(out, a.Annotator.ID)
+			ids = append(ids, a.Annotator.ID)
 		}
 	}
-	return out, nil
+	return ids
 }
 
 // ---- The report ----

@@ -19,18 +19,6 @@ type Replacements struct {
 	models.ReplacementCount
 }
 
-// excludedIDs are the annotators the report leaves out of the results, by
-// the lead's decision or by the campaign's policy.
-func (r *QualityReport) excludedIDs() []int64 {
-	var ids []int64
-	for _, a := range r.Annotators {
-		if a.Exclusion.Excluded {
-			ids = append(ids, a.Annotator.ID)
-		}
-	}
-	return ids
-}
-
 // ReplaceExcluded collects replacements for the ratings of the
 // campaign's excluded annotators: an excluded rating still counts towards
 // its task's ratings, so without a replacement the task ends with fewer
@@ -49,10 +37,11 @@ func (q *Quality) ReplaceExcluded(ctx context.Context, actorID, campaignID int64
 		return nil, err
 	}
 	out := &Replacements{Annotators: []UserRef{}}
-	ids := rep.excludedIDs()
+	var ids []int64
 	for _, a := range rep.Annotators {
 		if a.Exclusion.Excluded {
 			out.Annotators = append(out.Annotators, a.Annotator)
+			ids = append(ids, a.Annotator.ID)
 		}
 	}
 	err = q.store.InTx(ctx, func(tx *models.Store) error {
