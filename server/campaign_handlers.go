@@ -80,13 +80,17 @@ func (s *Server) campaigns() (CampaignService, error) {
 	return configured(s.svc.Campaigns, "campaigns are")
 }
 
-func campaignIDParam(c echo.Context) (int64, error) {
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+// pathID reads the positive integer path parameter param; what names the
+// thing it identifies in the message ("campaign", "task").
+func pathID(c echo.Context, param, what string) (int64, error) {
+	id, err := strconv.ParseInt(c.Param(param), 10, 64)
 	if err != nil || id <= 0 {
-		return 0, badRequest("id", "campaign id %q is not a positive integer", c.Param("id"))
+		return 0, badRequest(param, "%s id %q is not a positive integer", what, c.Param(param))
 	}
 	return id, nil
 }
+
+func campaignIDParam(c echo.Context) (int64, error) { return pathID(c, "id", "campaign") }
 
 func (s *Server) listCampaigns(c echo.Context) error {
 	svc, err := s.campaigns()

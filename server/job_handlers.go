@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -35,13 +34,7 @@ func (s *Server) jobs() (JobService, error) {
 	return configured(s.svc.Jobs, "auto-eval jobs are")
 }
 
-func jobIDParam(c echo.Context) (int64, error) {
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
-	if err != nil || id <= 0 {
-		return 0, badRequest("id", "job id %q is not a positive integer", c.Param("id"))
-	}
-	return id, nil
-}
+func jobIDParam(c echo.Context) (int64, error) { return pathID(c, "id", "job") }
 
 func (s *Server) createJob(c echo.Context) error {
 	svc, err := s.jobs()

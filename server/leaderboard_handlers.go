@@ -93,14 +93,6 @@ func (s *Server) getAdjudicationQueues(c echo.Context) error {
 	return leaderboardView(s, c, LeaderboardService.AdjudicationQueues)
 }
 
-func taskIDParam(c echo.Context) (int64, error) {
-	id, err := strconv.ParseInt(c.Param("task"), 10, 64)
-	if err != nil || id <= 0 {
-		return 0, badRequest("task", "task id %q is not a positive integer", c.Param("task"))
-	}
-	return id, nil
-}
-
 // getAdjudication answers GET /campaigns/:id/adjudication/:task: the
 // item's captions, ratings with comments, and decisions.
 func (s *Server) getAdjudication(c echo.Context) error {
@@ -112,7 +104,7 @@ func (s *Server) getAdjudication(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	task, err := taskIDParam(c)
+	task, err := pathID(c, "task", "task")
 	if err != nil {
 		return err
 	}
@@ -135,7 +127,7 @@ func (s *Server) putAdjudication(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	task, err := taskIDParam(c)
+	task, err := pathID(c, "task", "task")
 	if err != nil {
 		return err
 	}

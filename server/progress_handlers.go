@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"net/http"
-	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -57,9 +56,9 @@ func (s *Server) decideSetAside(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	taskID, err := strconv.ParseInt(c.Param("task"), 10, 64)
-	if err != nil || taskID <= 0 {
-		return badRequest("task", "task id %q is not a positive integer", c.Param("task"))
+	taskID, err := pathID(c, "task", "task")
+	if err != nil {
+		return err
 	}
 	var req setAsideRequest
 	if err := bindJSON(c, &req); err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -125,9 +124,9 @@ func (s *Server) putExclusion(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	annotatorID, err := strconv.ParseInt(c.Param("annotator"), 10, 64)
-	if err != nil || annotatorID <= 0 {
-		return badRequest("annotator", "annotator id %q is not a positive integer", c.Param("annotator"))
+	annotatorID, err := pathID(c, "annotator", "annotator")
+	if err != nil {
+		return err
 	}
 	var req exclusionRequest
 	if err := bindJSON(c, &req); err != nil {

@@ -100,16 +100,6 @@ type skipRequest struct {
 	Reason string `json:"reason"`
 }
 
-// idParam reads the positive integer path parameter :id; what names it in
-// the message ("task", "rating").
-func idParam(c echo.Context, what string) (int64, error) {
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
-	if err != nil || id <= 0 {
-		return 0, badRequest("id", "%s id %q is not a positive integer", what, c.Param("id"))
-	}
-	return id, nil
-}
-
 // listAnnotatorCampaigns answers GET /annotator/campaigns: the collecting
 // campaigns this annotator may rate, with their progress.
 func (s *Server) listAnnotatorCampaigns(c echo.Context) error {
@@ -162,7 +152,7 @@ func (s *Server) heartbeatTask(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	id, err := idParam(c, "task")
+	id, err := pathID(c, "id", "task")
 	if err != nil {
 		return err
 	}
@@ -180,7 +170,7 @@ func (s *Server) createRating(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	id, err := idParam(c, "task")
+	id, err := pathID(c, "id", "task")
 	if err != nil {
 		return err
 	}
@@ -206,7 +196,7 @@ func (s *Server) reviseRating(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	id, err := idParam(c, "rating")
+	id, err := pathID(c, "id", "rating")
 	if err != nil {
 		return err
 	}
@@ -227,7 +217,7 @@ func (s *Server) skipTask(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	id, err := idParam(c, "task")
+	id, err := pathID(c, "id", "task")
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"net/http"
-	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -109,9 +108,9 @@ type updateUserRequest struct {
 }
 
 func (s *Server) updateUser(c echo.Context) error {
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
-	if err != nil || id <= 0 {
-		return badRequest("id", "user id %q is not a positive integer", c.Param("id"))
+	id, err := pathID(c, "id", "user")
+	if err != nil {
+		return err
 	}
 	var req updateUserRequest
 	if err := bindJSON(c, &req); err != nil {
